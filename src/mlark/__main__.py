@@ -1,0 +1,3 @@
+from mlark.cli.main import run
+
+run()

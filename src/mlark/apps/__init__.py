@@ -1,0 +1,1 @@
+"""One plugin per application kind (kserve, notebook, pipelines, modelregistry, databases, ...)."""

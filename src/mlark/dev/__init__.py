@@ -1,0 +1,1 @@
+"""The local development and test environment: real control plane, S3, databases, model server."""
