@@ -1,0 +1,122 @@
+"""What the database launchers share: the endpoint model, secrets, socket paths, ownership."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import secrets
+import stat
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import BaseModel, computed_field
+
+from mlark.dev.paths import state_root
+from mlark.dev.process import stop_daemon
+
+# Unix socket paths are limited to 107 bytes; deeper paths (e.g. a PV directory) fall back
+# to a short name in the temporary directory derived from the daemon name.
+_SOCKET_PATH_LIMIT = 100
+
+
+class DatabaseEndpoint(BaseModel):
+    """How to reach one database instance (shared or per pod)."""
+
+    engine: str  # postgresql | mysql | redis
+    host: str = "127.0.0.1"
+    port: int
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    # The superuser, when it differs from `user` (dumps and checks need it).
+    admin_user: str | None = None
+    admin_password: str | None = None
+    daemon: str
+    data_dir: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def dsn(self) -> str:
+        auth = ""
+        if self.user:
+            auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        if auth:
+            auth += "@"
+        if self.engine == "redis":
+            return f"redis://{auth}{self.host}:{self.port}/{self.database or '0'}"
+        return f"{self.engine}://{auth}{self.host}:{self.port}/{self.database or ''}"
+
+
+def stop(name: str) -> bool:
+    """Stop the database daemon `name` (any engine); True if it was running."""
+    return stop_daemon(name, timeout=30.0)
+
+
+def run_dir() -> Path:
+    path = state_root() / "run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def socket_path(name: str, suffix: str = "sock", *, reserve: int = 0) -> Path:
+    """Where daemon `name` puts its Unix socket; `reserve` counts characters the server
+    appends itself (PostgreSQL takes a directory and adds /.s.PGSQL.<port>)."""
+    preferred = run_dir() / f"{name}.{suffix}"
+    if len(str(preferred)) + reserve <= _SOCKET_PATH_LIMIT:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mlark-{digest}.{suffix}"
+
+
+def stored_secret(component: str, key: str) -> str:
+    """A random secret generated once per environment, kept (0600) in the state directory."""
+    path = state_root() / component / "credentials.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if key not in values:
+        values[key] = secrets.token_urlsafe(18)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(values, out)
+    return values[key]
+
+
+def service_user(preferred: str) -> str | None:
+    """The OS user a server must run as: `preferred` when we are root (some servers refuse
+    root), else None, meaning the current user."""
+    if os.geteuid() != 0:
+        return None
+    pwd.getpwnam(preferred)  # raises KeyError with the name when the account is missing
+    return preferred
+
+
+def chown_tree(path: Path, user: str | None) -> None:
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    if not path.is_dir():
+        return
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+def grant_traverse(path: Path, user: str | None) -> None:
+    """Let `user` reach `path`: add search permission (x, never read) for others on each
+    ancestor that lacks it. Needed when the state root sits under a 0700 home directory and
+    the server must run as a dedicated account."""
+    if user is None:
+        return
+    uid = pwd.getpwnam(user).pw_uid
+    for ancestor in [path, *path.parents]:
+        info = ancestor.stat()
+        if info.st_uid == uid or info.st_mode & stat.S_IXOTH:
+            continue
+        os.chmod(ancestor, stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
