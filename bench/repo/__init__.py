@@ -1,0 +1,1 @@
+"""Repository benchmark: mlark side by side with restic, borg and kopia."""

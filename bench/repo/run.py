@@ -1,0 +1,399 @@
+"""Repository benchmark: mlark side by side with restic, borg and kopia, in one run.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m bench.repo.run                 # 2 GiB, all tools
+    .venv/bin/python -m bench.repo.run --size 256M     # quick run
+    .venv/bin/python -m bench.repo.run --tools restic,mlark --size 64M
+
+Steps, every tool on the same data:
+
+1. generate the data set (bench/repo/dataset.py) under the output directory;
+2. per tool: init a repository, then the initial backup (measured);
+3. apply the 2% change; per tool: the incremental backup (measured);
+4. per tool: restore the newest snapshot into an empty directory (measured), then check
+   that every file is byte-identical to the source (not measured) and delete it.
+
+The data set is read once before each round so that every tool sees the same warm page
+cache (``--drop-caches`` drops the kernel's caches before every measured step instead,
+where that is permitted; it slows everything else on the machine). ``sync`` runs before
+every measured step so that no tool pays for another's dirty pages.
+Results: a table on stdout, and JSON plus a Markdown table in ``bench/out/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import blake3
+
+from bench.repo import dataset, measure
+from bench.repo.tools import TOOLS, Tool
+
+MB = 1_000_000
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "out"
+
+# targets of issue 5, as (metric, peer, comparison, bound): ratio = mlark / peer
+TARGETS = [
+    ("backup_mbps", "restic", ">=", 2.0, "initial backup throughput >= 2x restic"),
+    ("backup_mbps", "borg", ">=", 1.3, "initial backup throughput >= 1.3x borg"),
+    ("restore_mbps", "restic", ">=", 1.0, "restore throughput >= restic"),
+    ("restore_mbps", "borg", ">=", 1.5, "restore throughput >= 1.5x borg"),
+    ("incremental_seconds", "restic", "<=", 1.0, "incremental backup time <= restic"),
+    ("repo_bytes", "borg", "<=", 1.05, "repository size <= borg zstd,3 + 5%"),
+]
+RSS_LIMIT = 500 * MB
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def warm(root: Path) -> float:
+    """Read every file once (page cache warm for all tools alike); returns seconds."""
+    started = time.perf_counter()
+    for directory, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(directory, name), "rb") as handle:
+                while handle.read(8 << 20):
+                    pass
+    return time.perf_counter() - started
+
+
+def settle(drop_caches: bool) -> None:
+    os.sync()
+    if drop_caches:
+        try:
+            Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        except OSError as error:
+            log(f"cannot drop caches: {error}")
+
+
+def tree_digest(root: Path) -> dict[str, tuple[int, str]]:
+    """relative path -> (size, blake3 hex) of every regular file."""
+    result = {}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            hasher = blake3.blake3()
+            with open(path, "rb") as handle:
+                while chunk := handle.read(8 << 20):
+                    hasher.update(chunk)
+            result[os.path.relpath(path, root)] = (os.lstat(path).st_size, hasher.hexdigest())
+    return result
+
+
+def find_restored_root(target: Path) -> Path | None:
+    """The directory under ``target`` holding the data set's marker file."""
+    for directory, dirs, names in os.walk(target):
+        if dataset.MARKER in names:
+            return Path(directory)
+        dirs.sort()
+    return None
+
+
+def directory_bytes(root: Path) -> int:
+    total = 0
+    for directory, _, names in os.walk(root):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def machine_facts() -> dict[str, object]:
+    memory = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = int(line.split()[1]) * 1024
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {"nproc": os.cpu_count(), "memory_bytes": memory, "cpu": cpu, "kernel": platform.release(),
+            "python": platform.python_version()}
+
+
+def run_step(tool: Tool, step, log_prefix: Path, timeout: float) -> measure.Measurement:
+    return measure.run(step.command, env=step.env, cwd=step.cwd, log_prefix=log_prefix, timeout=timeout)
+
+
+class Failed(Exception):
+    pass
+
+
+def checked(measurement: measure.Measurement, what: str) -> measure.Measurement:
+    if measurement.returncode != 0:
+        raise Failed(f"{what} exited {measurement.returncode}: {measurement.stderr_tail()}")
+    return measurement
+
+
+def benchmark(args: argparse.Namespace) -> dict[str, object]:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = (args.out / f"repo-{stamp}").resolve()
+    run_dir.mkdir(parents=True)
+    data = run_dir / "data"
+    logs = run_dir / "logs"
+    size = dataset.parse_size(args.size)
+    results: dict[str, object] = {
+        "command": " ".join(["python -m bench.repo.run"] + (args.argv or [])),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine_facts(),
+        "cache": "dropped before each measured step" if args.drop_caches else "warm (data set read before each round)",
+        "tools": {},
+    }
+
+    tools: list[Tool] = []
+    for name in args.tools:
+        tool = TOOLS[name](run_dir / "state" / name)
+        why = tool.available()
+        if why:
+            log(f"skipping {name}: {why}")
+            results["tools"][name] = {"skipped": why}  # type: ignore[index]
+            continue
+        tools.append(tool)
+        results["tools"][name] = {"version": tool.version(), "settings": tool.description}  # type: ignore[index]
+        log(f"{name}: {results['tools'][name]['version']}")  # type: ignore[index]
+
+    log(f"generating {args.size} data set (seed {args.seed}) in {data}")
+    manifest = dataset.generate(data, size, args.seed, args.small_files, progress=log)
+    results["dataset"] = manifest.to_json() | {"finetuned_tensors": len(manifest.finetuned_tensors)}
+    initial_bytes = manifest.total_bytes
+    log(f"data set: {initial_bytes / MB:.0f} MB in {manifest.files} files ({manifest.seconds:.1f} s)")
+
+    alive = list(tools)
+    tool_results: dict[str, dict[str, object]] = results["tools"]  # type: ignore[assignment]
+
+    def attempt(tool: Tool, what: str, action) -> None:
+        try:
+            action()
+        except (Failed, OSError, ValueError, KeyError, IndexError) as error:
+            log(f"{tool.name}: {what} failed: {error}")
+            tool_results[tool.name]["error"] = f"{what}: {error}"
+            alive.remove(tool)
+
+    # round 1: initial backup
+    log(f"warming the page cache: {warm(data):.1f} s")
+    for tool in list(alive):
+        def initial(tool: Tool = tool) -> None:
+            repo = run_dir / "repos" / tool.name
+            for index, step in enumerate(tool.init(repo)):
+                checked(run_step(tool, step, logs / f"{tool.name}-init-{index}", args.timeout), "init")
+            settle(args.drop_caches)
+            m = checked(run_step(tool, tool.backup(repo, data, "initial"), logs / f"{tool.name}-backup-initial",
+                                 args.timeout), "initial backup")
+            tool_results[tool.name]["initial_backup"] = m.to_json() | {"reported": tool.backup_summary(m.stdout())}
+            tool_results[tool.name]["backup_mbps"] = round(initial_bytes / MB / m.seconds, 1)
+            tool_results[tool.name]["repo_bytes_initial"] = directory_bytes(repo)
+            log(f"{tool.name}: initial backup {m.seconds:.1f} s, {initial_bytes / MB / m.seconds:.0f} MB/s, "
+                f"peak RSS {m.peak_rss_bytes / MB:.0f} MB, repo {tool_results[tool.name]['repo_bytes_initial'] / MB:.0f} MB")
+        attempt(tool, "initial backup", initial)
+
+    # round 2: 2% change, incremental backup
+    mutation = dataset.mutate(data, args.seed, args.change)
+    results["mutation"] = {k: v for k, v in mutation.to_json().items() if not isinstance(v, list)} | {
+        "modified_files": len(mutation.modified_files), "new_files": len(mutation.new_files)}
+    final_bytes, final_files = dataset.tree_bytes(data)
+    log(f"changed {mutation.changed_bytes / MB:.1f} MB ({mutation.to_json()['changed_fraction']:.2%}); "
+        f"warming: {warm(data):.1f} s")
+    for tool in list(alive):
+        def incremental(tool: Tool = tool) -> None:
+            repo = run_dir / "repos" / tool.name
+            settle(args.drop_caches)
+            m = checked(run_step(tool, tool.backup(repo, data, "incremental"), logs / f"{tool.name}-backup-incremental",
+                                 args.timeout), "incremental backup")
+            tool_results[tool.name]["incremental_backup"] = m.to_json() | {"reported": tool.backup_summary(m.stdout())}
+            tool_results[tool.name]["incremental_seconds"] = round(m.seconds, 2)
+            tool_results[tool.name]["repo_bytes"] = directory_bytes(repo)
+            log(f"{tool.name}: incremental backup {m.seconds:.2f} s, repo {tool_results[tool.name]['repo_bytes'] / MB:.0f} MB")
+        attempt(tool, "incremental backup", incremental)
+
+    # round 3: restore of the newest snapshot, verified
+    expected = tree_digest(data) if args.verify else None
+    for tool in list(alive):
+        def restore(tool: Tool = tool) -> None:
+            repo = run_dir / "repos" / tool.name
+            target = run_dir / "restore" / tool.name
+            target.mkdir(parents=True)
+            step = tool.restore(repo, data, target)
+            settle(args.drop_caches)
+            m = checked(run_step(tool, step, logs / f"{tool.name}-restore", args.timeout), "restore")
+            started = time.perf_counter()
+            os.sync()
+            sync_seconds = time.perf_counter() - started
+            tool_results[tool.name]["restore"] = m.to_json() | {"sync_after_seconds": round(sync_seconds, 2)}
+            tool_results[tool.name]["restore_mbps"] = round(final_bytes / MB / m.seconds, 1)
+            log(f"{tool.name}: restore {m.seconds:.1f} s, {final_bytes / MB / m.seconds:.0f} MB/s "
+                f"(+{sync_seconds:.1f} s sync), peak RSS {m.peak_rss_bytes / MB:.0f} MB")
+            if expected is not None:
+                root = find_restored_root(target)
+                if root is None:
+                    raise Failed("restored tree has no data set marker")
+                got = tree_digest(root)
+                missing = sorted(set(expected) - set(got))
+                wrong = sorted(p for p in expected if p in got and got[p] != expected[p])
+                extra = sorted(set(got) - set(expected))
+                tool_results[tool.name]["restore_verified"] = not (missing or wrong or extra)
+                if missing or wrong or extra:
+                    raise Failed(f"restored tree differs: {len(missing)} missing {missing[:3]}, "
+                                 f"{len(wrong)} different {wrong[:3]}, {len(extra)} extra {extra[:3]}")
+                log(f"{tool.name}: restored tree verified ({len(got)} files identical)")
+            shutil.rmtree(target)
+        attempt(tool, "restore", restore)
+
+    for name, entry in tool_results.items():
+        peaks = [entry[step]["peak_rss_bytes"] for step in ("initial_backup", "incremental_backup", "restore")
+                 if isinstance(entry.get(step), dict)]
+        if peaks:
+            entry["peak_rss_bytes"] = max(peaks)
+    results["dataset"]["bytes_after_change"] = final_bytes  # type: ignore[index]
+    results["dataset"]["files_after_change"] = final_files  # type: ignore[index]
+    results["ratios"] = ratios(tool_results)
+    results["targets"] = targets(tool_results)
+    if not args.keep:
+        shutil.rmtree(run_dir / "repos", ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(run_dir / "state", ignore_errors=True)
+    results["run_dir"] = str(run_dir)
+    return results
+
+
+METRICS = [
+    ("backup_mbps", "initial backup MB/s", "higher"),
+    ("incremental_seconds", "incremental backup s", "lower"),
+    ("restore_mbps", "restore MB/s", "higher"),
+    ("repo_bytes", "repository MB", "lower"),
+    ("peak_rss_bytes", "peak RSS MB", "lower"),
+]
+
+
+def ratios(tool_results: dict[str, dict[str, object]]) -> dict[str, dict[str, float]]:
+    """metric -> peer -> mlark value / peer value."""
+    mlark = tool_results.get("mlark", {})
+    out: dict[str, dict[str, float]] = {}
+    for metric, _, _ in METRICS:
+        if not isinstance(mlark.get(metric), (int, float)):
+            continue
+        for peer, entry in tool_results.items():
+            if peer != "mlark" and isinstance(entry.get(metric), (int, float)) and entry[metric]:
+                out.setdefault(metric, {})[peer] = round(mlark[metric] / entry[metric], 3)  # type: ignore[operator]
+    return out
+
+
+def targets(tool_results: dict[str, dict[str, object]]) -> list[dict[str, object]]:
+    table = ratios(tool_results)
+    verdicts = []
+    for metric, peer, comparison, bound, text in TARGETS:
+        ratio = table.get(metric, {}).get(peer)
+        met = None if ratio is None else (ratio >= bound if comparison == ">=" else ratio <= bound)
+        verdicts.append({"target": text, "ratio": ratio, "bound": f"{comparison} {bound}", "met": met})
+    rss = tool_results.get("mlark", {}).get("peak_rss_bytes")
+    verdicts.append({"target": "peak RSS < 500 MB", "ratio": None if rss is None else round(rss / MB, 1),
+                     "bound": "< 500 MB", "met": None if rss is None else rss < RSS_LIMIT})  # type: ignore[operator]
+    return verdicts
+
+
+def _cell(metric: str, value: object) -> str:
+    if not isinstance(value, (int, float)):
+        return "–"
+    if metric in ("repo_bytes", "peak_rss_bytes"):
+        return f"{value / MB:,.0f}"
+    if metric == "incremental_seconds":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def markdown(results: dict[str, object]) -> str:
+    tools: dict[str, dict[str, object]] = results["tools"]  # type: ignore[assignment]
+    names = [name for name, entry in tools.items() if "skipped" not in entry]
+    lines = ["| metric | " + " | ".join(names) + " | " + " | ".join(f"mlark/{n}" for n in names if n != "mlark") + " |",
+             "|---|" + "---:|" * (len(names) + len([n for n in names if n != "mlark"]))]
+    table = results.get("ratios", {})
+    for metric, label, better in METRICS:
+        cells = [_cell(metric, tools[name].get(metric)) for name in names]
+        ratio_cells = []
+        for name in names:
+            if name == "mlark":
+                continue
+            ratio = table.get(metric, {}).get(name)  # type: ignore[union-attr]
+            ratio_cells.append("–" if ratio is None else f"{ratio:.2f}")
+        lines.append(f"| {label} ({better} is better) | " + " | ".join(cells) + " | " + " | ".join(ratio_cells) + " |")
+    lines.append("")
+    lines.append("| tool | version | settings |")
+    lines.append("|---|---|---|")
+    for name, entry in tools.items():
+        lines.append(f"| {name} | {entry.get('version', '–')} | {entry.get('settings', entry.get('skipped', ''))}"
+                     + (f" — FAILED: {entry['error'][:120]}" if entry.get("error") else "") + " |")
+    verdicts = results.get("targets", [])
+    if verdicts:
+        lines.append("")
+        lines.append("| target (issue 5) | measured | bound | met |")
+        lines.append("|---|---:|---|---|")
+        for verdict in verdicts:  # type: ignore[union-attr]
+            met = {True: "yes", False: "**no**", None: "not measured"}[verdict["met"]]
+            ratio = verdict["ratio"]
+            lines.append(f"| {verdict['target']} | {'–' if ratio is None else ratio} | {verdict['bound']} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.repo.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="2G", help="data set size, e.g. 256M, 2G (default 2G)")
+    parser.add_argument("--seed", type=int, default=dataset.DEFAULT_SEED)
+    parser.add_argument("--small-files", type=int, default=None, help="default: 20,000 at 2 GiB, scaled below")
+    parser.add_argument("--change", type=float, default=dataset.MUTATE_FRACTION, help="incremental change fraction")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, default: all")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default bench/out)")
+    parser.add_argument("--drop-caches", action="store_true", help="drop kernel caches before every measured step")
+    parser.add_argument("--no-verify", dest="verify", action="store_false", help="skip the byte-for-byte restore check")
+    parser.add_argument("--keep", action="store_true", help="keep data set and repositories")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per measured command")
+    args = parser.parse_args(argv)
+    args.argv = argv if argv is not None else sys.argv[1:]
+    args.tools = [name.strip() for name in args.tools.split(",") if name.strip()]
+    unknown = [name for name in args.tools if name not in TOOLS]
+    if unknown:
+        parser.error(f"unknown tools {unknown}; choose from {', '.join(TOOLS)}")
+    try:
+        dataset.parse_size(args.size)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(args.out).free
+    need = dataset.parse_size(args.size) * (3 + len(args.tools))
+    if free < need:
+        print(f"error: {args.out} has {free / 2**30:.1f} GiB free, the run needs about {need / 2**30:.1f} GiB",
+              file=sys.stderr)
+        return 2
+    results = benchmark(args)
+    text = markdown(results)
+    stem = Path(str(results["run_dir"]))
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(
+        f"Command: `{results['command']}`  \nDate: {results['date']}  \nMachine: {results['machine']}  \n"
+        f"Data set: {results['dataset']['total_bytes'] / MB:,.0f} MB, {results['dataset']['files']} files; "  # type: ignore[index]
+        f"change: {results['mutation']['changed_fraction']:.2%}  \nCache: {results['cache']}\n\n{text}")
+    print(text)
+    print(f"results: {stem.with_suffix('.json')}", file=sys.stderr)
+    return 1 if any("error" in entry for entry in results["tools"].values()) else 0  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
