@@ -1,0 +1,118 @@
+"""Local directory backend: temp file, fsync, rename, fsync of the directory."""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlark.repo.backend.base import Kind, ObjectInfo, object_path
+from mlark.repo.errors import AccessDenied, ObjectMissing, StorageError, StorageFull
+
+
+def _translate(exc: OSError, what: str) -> StorageError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return StorageFull(f"no space left while writing {what}: {exc.strerror}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return AccessDenied(f"permission denied on {what}: {exc.strerror}")
+    return StorageError(f"cannot access {what}: {exc.strerror or exc}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+
+    def location(self) -> str:
+        return str(self.root)
+
+    def _path(self, kind: Kind, name: str) -> Path:
+        return self.root / object_path(kind, name)
+
+    def create_location(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for kind in Kind:
+                if kind is not Kind.config:
+                    (self.root / kind.value).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise _translate(exc, str(self.root)) from exc
+
+    def save(self, kind: Kind, name: str, data: bytes) -> None:
+        final = self._path(kind, name)
+        # A unique temp name so concurrent writers never share a half-written file.
+        temp = final.with_name(f".tmp-{final.name}-{uuid.uuid4().hex[:8]}")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, final)
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise _translate(exc, str(final)) from exc
+
+    def load(self, kind: Kind, name: str, offset: int = 0, length: int | None = None) -> bytes:
+        path = self._path(kind, name)
+        try:
+            with open(path, "rb") as handle:
+                if offset:
+                    handle.seek(offset, os.SEEK_END if offset < 0 else os.SEEK_SET)
+                return handle.read() if length is None else handle.read(length)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
+        except OSError as exc:
+            raise _translate(exc, str(path)) from exc
+
+    def list(self, kind: Kind) -> Iterator[ObjectInfo]:
+        if kind is Kind.config:
+            try:
+                yield self.stat(kind, "config")
+            except ObjectMissing:
+                pass
+            return
+        base = self.root / kind.value
+        dirs = [entry for entry in _scandir(base) if entry.is_dir()] if kind is Kind.data else []
+        for directory in dirs or ([] if kind is Kind.data else [base]):
+            for entry in _scandir(Path(directory)):
+                if entry.is_file() and not entry.name.startswith(".tmp-"):
+                    yield ObjectInfo(entry.name, entry.stat().st_size)
+
+    def remove(self, kind: Kind, name: str) -> None:
+        try:
+            self._path(kind, name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc, object_path(kind, name)) from exc
+
+    def stat(self, kind: Kind, name: str) -> ObjectInfo:
+        try:
+            return ObjectInfo(name, self._path(kind, name).stat().st_size)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
+        except OSError as exc:
+            raise _translate(exc, object_path(kind, name)) from exc
+
+
+def _scandir(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _translate(exc, str(path)) from exc

@@ -1,0 +1,50 @@
+"""Repository URLs: a local path, or `s3:[ENDPOINT/]BUCKET[/PREFIX]`.
+
+ENDPOINT is `http://host:port` or `https://host[:port]`; without it boto3's
+default endpoint resolution applies (AWS, or AWS_ENDPOINT_URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlark.repo.backend.base import Backend
+from mlark.repo.backend.local import LocalBackend
+from mlark.repo.backend.retry import RetryBackend
+from mlark.repo.backend.s3 import S3Backend, S3Options
+from mlark.repo.errors import UsageError
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    region: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+
+
+def parse_s3_url(url: str, creds: S3Credentials | None = None) -> S3Options:
+    rest = url[len("s3:") :]
+    endpoint = None
+    for scheme in ("http://", "https://"):
+        if rest.startswith(scheme):
+            host, _, rest = rest[len(scheme) :].partition("/")
+            if not host:
+                raise UsageError(f"repository URL {url!r} has an empty endpoint host")
+            endpoint = scheme + host
+    rest = rest.strip("/")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise UsageError(f"repository URL {url!r} names no bucket; expected s3:http://HOST:PORT/BUCKET/PREFIX")
+    creds = creds or S3Credentials()
+    return S3Options(endpoint, bucket, prefix.strip("/"), creds.region, creds.access_key, creds.secret_key)
+
+
+def open_backend(url: str, creds: S3Credentials | None = None) -> Backend:
+    """Build the backend for a URL, wrapped in retries where the medium can fail transiently."""
+    if not url:
+        raise UsageError("no repository given: pass --repo or set MLARK_REPOSITORY")
+    if url.startswith("s3:"):
+        return RetryBackend(S3Backend(parse_s3_url(url, creds)))
+    if "://" in url:
+        raise UsageError(f"unsupported repository URL {url!r}: use a local path or s3:ENDPOINT/BUCKET/PREFIX")
+    return LocalBackend(url)

@@ -1,0 +1,80 @@
+"""Errors of the repository engine; each carries the process exit code the CLI uses.
+
+Exit codes (documented in docs/repository.md):
+1 generic failure, 2 bad usage, 3 damaged data found (check/restore),
+4 snapshot or path not found, 10 repository not found, 11 unsupported format,
+12 wrong password, 13 repository locked, 14 storage access denied,
+15 storage unreachable, 16 storage full.
+"""
+
+from __future__ import annotations
+
+
+class RepoError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(RepoError):
+    exit_code = 2
+
+
+class DamagedData(RepoError):
+    """Stored bytes that fail authentication, hashing or parsing."""
+
+    exit_code = 3
+
+
+class NotFound(RepoError):
+    """A snapshot, file inside a snapshot, or stored object does not exist."""
+
+    exit_code = 4
+
+
+class RepositoryNotFound(RepoError):
+    exit_code = 10
+
+
+class RepositoryExists(RepoError):
+    exit_code = 10
+
+
+class UnsupportedFormat(RepoError):
+    exit_code = 11
+
+
+class WrongPassword(RepoError):
+    exit_code = 12
+
+
+class Locked(RepoError):
+    exit_code = 13
+
+
+class StorageError(RepoError):
+    """A backend operation failed for a reason that retrying will not fix."""
+
+    exit_code = 1
+
+
+class AccessDenied(StorageError):
+    exit_code = 14
+
+
+class Unreachable(StorageError):
+    exit_code = 15
+
+
+class StorageFull(StorageError):
+    exit_code = 16
+
+
+class TransientError(StorageError):
+    """A backend failure worth retrying (5xx, timeouts, dropped connections)."""
+
+    exit_code = 15
+
+
+class ObjectMissing(NotFound):
+    """A stored object the caller asked for is absent from the backend."""

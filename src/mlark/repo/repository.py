@@ -1,0 +1,164 @@
+"""The repository handle: config, key, index, and reading/writing of encrypted files and blobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from typing import Any
+
+from mlark.repo import keys as keyfiles
+from mlark.repo.backend.base import Backend, Kind
+from mlark.repo.chunker import Chunker
+from mlark.repo.compress import decompress
+from mlark.repo.crypto import KdfParams, MasterKey, Sealer, storage_id
+from mlark.repo.errors import (
+    DamagedData, NotFound, ObjectMissing, RepoError, RepositoryExists, RepositoryNotFound, UnsupportedFormat,
+)
+from mlark.repo.index import Location, MasterIndex
+from mlark.repo.models import FORMAT_NAME, FORMAT_VERSION, ChunkerParams, ObjectLock, RepoConfig, Snapshot, Tree
+
+SNAPSHOT_AAD = b"mlark snapshot v1"
+
+
+def _apply_retention(backend: Backend, lock: ObjectLock | None) -> None:
+    """Object-lock retention is a property of the S3 layer, possibly under wrappers."""
+    from mlark.repo.backend.s3 import Retention
+
+    target: Any = backend
+    while target is not None and not hasattr(target, "retention"):
+        target = getattr(target, "inner", None)
+    if target is not None and lock is not None:
+        target.retention = Retention(lock.mode, lock.days)
+    elif lock is not None:
+        raise RepoError(f"object lock needs an S3 repository, not {backend.location()}")
+
+
+def read_config(backend: Backend) -> RepoConfig:
+    try:
+        raw = backend.load(Kind.config, "config")
+    except ObjectMissing as exc:
+        raise RepositoryNotFound(f"no repository at {backend.location()} (run `mlark repo init` first)") from exc
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise DamagedData(f"repository config at {backend.location()} is not JSON") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise UnsupportedFormat(f"{backend.location()} is not an mlark repository")
+    version = data.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise UnsupportedFormat(
+            f"repository format version {version} is newer than this mlark supports ({FORMAT_VERSION}); upgrade mlark"
+        )
+    return RepoConfig.model_validate(data)
+
+
+class Repository:
+    def __init__(self, backend: Backend, config: RepoConfig, key_id: str, key: MasterKey) -> None:
+        self.backend = backend
+        self.config = config
+        self.key_id = key_id
+        self.key = key
+        self.sealer = Sealer(key)
+        self.chunker = Chunker(config.chunker, key.chunker_seed)
+        self.index = MasterIndex()
+        self.index_loaded = False
+        _apply_retention(backend, config.object_lock)
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    @classmethod
+    def init(cls, backend: Backend, password: str, *, kdf: KdfParams = KdfParams(),
+             chunker: ChunkerParams = ChunkerParams(), pack_size: int = 32 * 1024 * 1024,
+             object_lock: ObjectLock | None = None) -> Repository:
+        backend.create_location()
+        try:
+            backend.stat(Kind.config, "config")
+            raise RepositoryExists(f"a repository already exists at {backend.location()}")
+        except ObjectMissing:
+            pass
+        config = RepoConfig(id=os.urandom(16).hex(), created=dt.datetime.now(dt.timezone.utc), chunker=chunker,
+                            pack_size=pack_size, object_lock=object_lock)
+        _apply_retention(backend, object_lock)
+        master = MasterKey.generate()
+        # Key before config: a config without a key would be a repository nobody can open.
+        key_id = keyfiles.save_key_file(backend, keyfiles.make_key_file(master, password, config.id, kdf))
+        backend.save(Kind.config, "config", config.model_dump_json(indent=2).encode())
+        return cls(backend, config, key_id, master)
+
+    @classmethod
+    def open(cls, backend: Backend, password: str) -> Repository:
+        config = read_config(backend)
+        _apply_retention(backend, config.object_lock)
+        key_id, master = keyfiles.unlock(backend, config.id, password)
+        return cls(backend, config, key_id, master)
+
+    def load_index(self) -> list[str]:
+        """Load the master index once; return problems found in index files."""
+        if self.index_loaded:
+            return []
+        problems = self.index.load(self.backend, self.sealer)
+        self.index_loaded = True
+        return problems
+
+    # --- blobs ---------------------------------------------------------------------
+
+    def locate(self, blob_id: str) -> Location:
+        location = self.index.get(blob_id)
+        if location is None:
+            raise DamagedData(f"blob {blob_id[:16]} is not in the index")
+        return location
+
+    def load_blob(self, blob_id: str) -> bytes:
+        location = self.locate(blob_id)
+        sealed = self.backend.load(Kind.data, location.pack, location.offset, location.length)
+        return self.decode_blob(blob_id, sealed, location.raw_length, location.compressed)
+
+    def decode_blob(self, blob_id: str, sealed: bytes, raw_length: int, compressed: bool) -> bytes:
+        what = f"blob {blob_id[:16]}"
+        payload = self.sealer.open(sealed, bytes.fromhex(blob_id), what=what)
+        data = decompress(payload, raw_length, what) if compressed else payload
+        if self.sealer.blob_id(data) != bytes.fromhex(blob_id):
+            raise DamagedData(f"{what} does not match its ID")
+        return data
+
+    def load_tree(self, tree_id: str) -> Tree:
+        try:
+            return Tree.model_validate_json(self.load_blob(tree_id))
+        except ValueError as exc:
+            raise DamagedData(f"tree {tree_id[:16]} does not parse: {exc}") from exc
+
+    # --- snapshots -----------------------------------------------------------------
+
+    def save_snapshot(self, snapshot: Snapshot) -> str:
+        data = self.sealer.seal(snapshot.model_dump_json().encode(), SNAPSHOT_AAD)
+        name = storage_id(data)
+        self.backend.save(Kind.snapshots, name, data)
+        return name
+
+    def load_snapshot(self, name: str) -> Snapshot:
+        data = self.backend.load(Kind.snapshots, name)
+        if storage_id(data) != name:
+            raise DamagedData(f"snapshot {name[:8]} does not match its hash")
+        plain = self.sealer.open(data, SNAPSHOT_AAD, what=f"snapshot {name[:8]}")
+        try:
+            return Snapshot.model_validate_json(plain)
+        except ValueError as exc:
+            raise DamagedData(f"snapshot {name[:8]} does not parse: {exc}") from exc
+
+    def snapshots(self) -> list[tuple[str, Snapshot]]:
+        """Every snapshot, oldest first."""
+        found = [(info.name, self.load_snapshot(info.name)) for info in self.backend.list(Kind.snapshots)]
+        return sorted(found, key=lambda item: (item[1].time, item[0]))
+
+    def find_snapshot(self, ref: str) -> tuple[str, Snapshot]:
+        """Resolve `latest`, a full ID or a unique ID prefix."""
+        if ref == "latest":
+            all_snapshots = self.snapshots()
+            if not all_snapshots:
+                raise NotFound("the repository has no snapshots")
+            return all_snapshots[-1]
+        names = [info.name for info in self.backend.list(Kind.snapshots) if info.name.startswith(ref)]
+        if len(names) != 1 or not ref:
+            raise NotFound(f"no snapshot matches {ref!r}" if not names else f"snapshot prefix {ref!r} is ambiguous")
+        return names[0], self.load_snapshot(names[0])
