@@ -189,7 +189,7 @@ class Kopia(Tool):
         return None
 
     def version(self) -> str:
-        return self._run_quiet([str(self.binary), "--version"]).splitlines()[0]
+        return "kopia " + self._run_quiet([str(self.binary), "--version"]).split()[0]
 
     def env(self) -> dict[str, str]:
         return {"KOPIA_PASSWORD": PASSWORD, "KOPIA_CONFIG_PATH": str(self.state / "repository.config"),
