@@ -212,5 +212,21 @@ def start_shared_mariadb() -> DatabaseEndpoint:
     return start_mariadb(SHARED_NAME, component_dir(SHARED_NAME) / "data", mariadb_port(), shared_env())
 
 
+def shared_endpoint() -> DatabaseEndpoint:
+    """The shared instance's endpoint, without starting it (for status reports)."""
+    env = shared_env()
+    return DatabaseEndpoint(
+        engine="mysql",
+        port=mariadb_port(),
+        user=env["MYSQL_USER"],
+        password=env["MYSQL_PASSWORD"],
+        database=env["MYSQL_DATABASE"],
+        admin_user="root",
+        admin_password=env["MYSQL_ROOT_PASSWORD"],
+        daemon=SHARED_NAME,
+        data_dir=str(component_dir(SHARED_NAME) / "data"),
+    )
+
+
 def stop_shared_mariadb() -> bool:
     return stop(SHARED_NAME)

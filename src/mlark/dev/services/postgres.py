@@ -206,5 +206,21 @@ def start_shared_postgres() -> DatabaseEndpoint:
     return start_postgres(SHARED_NAME, component_dir(SHARED_NAME) / "data", postgres_port(), shared_env())
 
 
+def shared_endpoint() -> DatabaseEndpoint:
+    """The shared instance's endpoint, without starting it (for status reports)."""
+    env = shared_env()
+    return DatabaseEndpoint(
+        engine="postgresql",
+        port=postgres_port(),
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        database=env["POSTGRES_DB"],
+        admin_user=env["POSTGRES_USER"],
+        admin_password=env["POSTGRES_PASSWORD"],
+        daemon=SHARED_NAME,
+        data_dir=str(component_dir(SHARED_NAME) / "data"),
+    )
+
+
 def stop_shared_postgres() -> bool:
     return stop(SHARED_NAME)

@@ -85,5 +85,17 @@ def start_shared_redis() -> DatabaseEndpoint:
     return start_redis(SHARED_NAME, component_dir(SHARED_NAME) / "data", redis_port(), shared_env())
 
 
+def shared_endpoint() -> DatabaseEndpoint:
+    """The shared instance's endpoint, without starting it (for status reports)."""
+    return DatabaseEndpoint(
+        engine="redis",
+        port=redis_port(),
+        password=shared_env()["REDIS_PASSWORD"],
+        database="0",
+        daemon=SHARED_NAME,
+        data_dir=str(component_dir(SHARED_NAME) / "data"),
+    )
+
+
 def stop_shared_redis() -> bool:
     return stop(SHARED_NAME)
