@@ -1,7 +1,434 @@
-"""`mlark repo ...`: the repository commands."""
+"""`mlark repo ...`: the repository commands, a thin shell over mlark.repo.
+
+Exit codes come from the engine's exceptions (see mlark.repo.errors).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress as RichBar, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from mlark.cli.output import OUTPUT_OPTION, OutputFormat, emit_machine, error_console, fail, print_table
+from mlark.repo import keys as keyfiles
+from mlark.repo import maintenance, retention
+from mlark.repo.archiver import BackupOptions, StreamSource
+from mlark.repo.backend import S3Credentials, open_backend
+from mlark.repo.backup import backup as run_backup
+from mlark.repo.checker import check as run_check
+from mlark.repo.crypto import KdfParams
+from mlark.repo.errors import DamagedData, RepoError, UsageError
+from mlark.repo.models import ObjectLock, SnapshotInfo
+from mlark.repo.progress import NoProgress, Progress
+from mlark.repo.repository import Repository
+from mlark.repo.restorer import find_node, read_file, restore as run_restore, walk
 
 app = typer.Typer(help="Work with a repository of restore points (deduplicated, compressed, encrypted).", no_args_is_help=True)
+key_app = typer.Typer(help="Manage the passwords (keys) that open the repository.", no_args_is_help=True)
+index_app = typer.Typer(help="Repair the repository index.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.add_typer(index_app, name="index")
+
+T = TypeVar("T")
+
+REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
+                    help="Repository: a local path or s3:http://HOST:PORT/BUCKET/PREFIX.")
+PASSWORD_FILE = typer.Option(None, "--password-file", envvar="MLARK_PASSWORD_FILE", show_envvar=True,
+                             help="File holding the password (else MLARK_PASSWORD, else a prompt).")
+S3_REGION = typer.Option(None, "--s3-region", help="S3 region (default: AWS_REGION / AWS_DEFAULT_REGION).")
+S3_KEY = typer.Option(None, "--s3-access-key", help="S3 access key (default: AWS_ACCESS_KEY_ID).")
+S3_SECRET = typer.Option(None, "--s3-secret-key", help="S3 secret key (default: AWS_SECRET_ACCESS_KEY).")
+LOCK_WAIT = typer.Option(0.0, "--lock-wait", help="Seconds to wait for a conflicting lock before giving up.")
+
+
+# --- plumbing -----------------------------------------------------------------------
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map engine errors to one clear line and their exit code."""
+    try:
+        yield
+    except RepoError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+
+
+def _password(password_file: Path | None, *, confirm: bool = False) -> str:
+    if password_file is not None:
+        try:
+            return password_file.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read password file {password_file}: {exc.strerror}") from exc
+    if os.environ.get("MLARK_PASSWORD"):
+        return os.environ["MLARK_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise UsageError("no password: use --password-file, MLARK_PASSWORD_FILE or MLARK_PASSWORD")
+    first = getpass.getpass("repository password: ")
+    if confirm and getpass.getpass("repeat password: ") != first:
+        raise UsageError("the passwords do not match")
+    return first
+
+
+def _creds(region: str | None, key: str | None, secret: str | None) -> S3Credentials:
+    return S3Credentials(region=region, access_key=key, secret_key=secret)
+
+
+def _open(repo: str, password_file: Path | None, region: str | None = None, key: str | None = None,
+          secret: str | None = None) -> Repository:
+    backend = open_backend(repo, _creds(region, key, secret))
+    return Repository.open(backend, _password(password_file))
+
+
+class _Bar:
+    """Engine progress drawn as a rich bar on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = RichBar(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                           TimeRemainingColumn(), console=error_console, transient=True)
+        self.task: Any = None
+
+    def begin(self, phase: str, total: int | None) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task(phase, total=total)
+
+    def advance(self, amount: int) -> None:
+        self.bar.advance(self.task, amount)
+
+    def end(self) -> None:
+        self.bar.stop()
+
+
+def _progress(output: OutputFormat) -> Progress:
+    return _Bar() if output is OutputFormat.table and error_console.is_terminal else NoProgress()
+
+
+def _show(value: Any, output: OutputFormat, table: Callable[[], None]) -> None:
+    if not emit_machine(value, output):
+        table()
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _pairs(title: str, values: dict[str, Any]) -> None:
+    print_table(title, ["", ""], [(k, v) for k, v in values.items()])
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    object_lock_days: int = typer.Option(0, "--object-lock-days", help="S3 only: retain every object written for N days."),
+    object_lock_mode: str = typer.Option("COMPLIANCE", "--object-lock-mode", help="GOVERNANCE or COMPLIANCE."),
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Create a new, empty repository."""
+    with _errors():
+        backend = open_backend(repo, _creds(s3_region, s3_access_key, s3_secret_key))
+        lock = ObjectLock(mode=object_lock_mode.upper(), days=object_lock_days) if object_lock_days else None  # type: ignore[arg-type]
+        created = Repository.init(backend, _password(password_file, confirm=True), kdf=KdfParams(), object_lock=lock)
+        result = {"id": created.config.id, "location": backend.location(), "version": created.config.version}
+        _show(result, output, lambda: error_console.print(f"created repository {result['id'][:8]} at {result['location']}"))
+
+
+def _parse_meta(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta wants KEY=VALUE, not {item!r}")
+        pairs[key] = value
+    return pairs
+
+
+@app.command()
+def backup(
+    paths: list[Path] = typer.Argument(None, help="Files and directories to back up."),
+    stdin_name: str | None = typer.Option(None, "--stdin-name", help="Also back up standard input under this name."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag the snapshot (repeatable)."),
+    host: str | None = typer.Option(None, "--host", help="Host name recorded (default: this host)."),
+    parent: str | None = typer.Option(None, "--parent", help="Parent snapshot (default: latest of the same sources; 'none' for none)."),
+    compression: str = typer.Option("3", "--compression", help="zstd level 1-19, or 'off'."),
+    meta: list[str] = typer.Option([], "--meta", help="Free-form KEY=VALUE metadata (repeatable)."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Back up paths (and/or standard input as a named stream) into a new snapshot."""
+    with _errors():
+        level = None if compression == "off" else int(compression)
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        streams = [StreamSource(stdin_name, sys.stdin.buffer)] if stdin_name else []
+        options = BackupOptions(tags=tag, host=host, parent=parent, metadata=_parse_meta(meta), compression=level,
+                                lock_wait=lock_wait)
+        summary = run_backup(opened, [str(p) for p in paths or []], streams, options, _progress(output))
+        for warning in summary.warnings:
+            error_console.print(f"warning: {warning}", highlight=False)
+        _show(summary, output, lambda: _pairs(f"snapshot {summary.snapshot_id[:8]} saved", {
+            "files new / changed / unchanged": f"{summary.files_new} / {summary.files_changed} / {summary.files_unchanged}",
+            "read": _size(summary.bytes_read), "new": _size(summary.bytes_new), "stored": _size(summary.bytes_stored),
+            "total": _size(summary.total_size), "duration": f"{summary.duration_seconds:.2f} s",
+        }))
+
+
+def _info(name: str, snapshot: Any) -> SnapshotInfo:
+    return SnapshotInfo(id=name, short_id=name[:8], time=snapshot.time, host=snapshot.host, paths=snapshot.paths,
+                        streams=snapshot.streams, tags=snapshot.tags, parent=snapshot.parent,
+                        total_size=snapshot.summary.total_size if snapshot.summary else None, metadata=snapshot.metadata)
+
+
+@app.command()
+def snapshots(
+    tag: list[str] = typer.Option([], "--tag", help="Only snapshots with one of these tags."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """List snapshots, oldest first."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        infos = [_info(n, s) for n, s in opened.snapshots() if not tag or set(tag) & set(s.tags)]
+        _show(infos, output, lambda: print_table(None, ["id", "time", "host", "tags", "sources", "size"], [
+            (i.short_id, f"{i.time:%Y-%m-%d %H:%M:%S}", i.host, ",".join(i.tags), " ".join(i.paths + i.streams),
+             _size(i.total_size or 0)) for i in infos]))
+
+
+@app.command()
+def restore(
+    snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
+    target: Path = typer.Option(..., "--target", "-t", help="Directory to restore into."),
+    path: str = typer.Option("", "--path", help="Restore only this file or directory of the snapshot."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Restore a snapshot into a directory."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        summary = run_restore(opened, snapshot, str(target), path=path, progress=_progress(output), lock_wait=lock_wait)
+        _show(summary, output, lambda: _pairs(f"restored {summary.snapshot_id[:8]} to {summary.target}", {
+            "files": summary.files, "dirs": summary.dirs, "symlinks": summary.symlinks,
+            "written": _size(summary.bytes_written), "duration": f"{summary.duration_seconds:.2f} s"}))
+        if summary.damaged:
+            for item in summary.damaged[1:]:
+                error_console.print(f"damaged: {item}", highlight=False)
+            raise DamagedData(f"{len(summary.damaged)} file(s) damaged and not restored: {summary.damaged[0]}")
+
+
+@app.command()
+def ls(
+    snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
+    path: str = typer.Argument("", help="Directory inside the snapshot."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """List the files of a snapshot, recursively."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        _, snap = opened.find_snapshot(snapshot)
+        node = find_node(opened, snap.tree, path)
+        prefix = path.strip("/")
+        entries = [(f"{prefix}/{p}" if prefix else p, n) for p, n in walk(opened, node.subtree)] if node.subtree else [(prefix, node)]
+        rows = [{"path": p, "type": n.type, "mode": oct(n.mode), "size": n.size,
+                 "mtime": dt.datetime.fromtimestamp(n.mtime_ns / 1e9, dt.timezone.utc).isoformat()} for p, n in entries]
+        _show(rows, output, lambda: print_table(None, ["type", "mode", "size", "mtime", "path"], [
+            (r["type"], r["mode"], r["size"], r["mtime"][:19], r["path"]) for r in rows]))
+
+
+@app.command()
+def cat(
+    snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
+    path: str = typer.Argument(..., help="File or stream inside the snapshot."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+) -> None:
+    """Write one file or stream of a snapshot to standard output."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        out = sys.stdout.buffer
+        for part in read_file(opened, snapshot, path):
+            out.write(part)
+        out.flush()
+
+
+@app.command()
+def check(
+    read_data: bool = typer.Option(False, "--read-data", help="Also read, decrypt and verify every blob."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Check the repository structure, and with --read-data every byte of it."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        report = run_check(opened, read_data=read_data, progress=_progress(output), lock_wait=lock_wait)
+
+        def table() -> None:
+            for problem in report.warnings:
+                error_console.print(f"warning: {problem.kind} {problem.object[:16]}: {problem.message}", highlight=False)
+            for problem in report.errors:
+                error_console.print(f"error: {problem.kind} {problem.object[:16]}: {problem.message}", highlight=False)
+            _pairs("check " + ("passed" if report.ok else "FAILED"), {
+                "snapshots": report.snapshots, "packs": report.packs, "blobs": report.blobs,
+                "data read": _size(report.bytes_read) if read_data else "no (use --read-data)",
+                "errors": len(report.errors), "warnings": len(report.warnings)})
+
+        _show(report, output, table)
+        if not report.ok:
+            raise DamagedData(f"check found {len(report.errors)} error(s)")
+
+
+@app.command()
+def forget(
+    keep_last: int = typer.Option(0, "--keep-last"), keep_hourly: int = typer.Option(0, "--keep-hourly"),
+    keep_daily: int = typer.Option(0, "--keep-daily"), keep_weekly: int = typer.Option(0, "--keep-weekly"),
+    keep_monthly: int = typer.Option(0, "--keep-monthly"), keep_yearly: int = typer.Option(0, "--keep-yearly"),
+    keep_within: str | None = typer.Option(None, "--keep-within", help="Keep snapshots this recent, e.g. 7d, 2w, 1y6m."),
+    keep_tag: list[str] = typer.Option([], "--keep-tag", help="Keep snapshots with this tag."),
+    tag: list[str] = typer.Option([], "--tag", help="Only consider snapshots with one of these tags."),
+    host: str | None = typer.Option(None, "--host", help="Only consider snapshots of this host."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be removed."),
+    then_prune: bool = typer.Option(False, "--prune", help="Prune after forgetting."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Remove snapshots that no keep rule keeps (per host and sources); data goes at the next prune."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        policy = retention.Policy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, keep_tag)
+        result = maintenance.forget(opened, policy, tags=tag, host=host, dry_run=dry_run, lock_wait=lock_wait)
+        pruned = maintenance.prune(opened, lock_wait=lock_wait) if then_prune and not dry_run else None
+        value: Any = {"forget": result, "prune": pruned} if pruned else result
+        _show(value, output, lambda: print_table(None, ["snapshot", "action", "reasons"], [
+            *((n[:8], "keep", ",".join(result.reasons[n])) for n in result.keep),
+            *((n[:8], "would remove" if dry_run else "removed", "") for n in result.remove)]))
+
+
+@app.command()
+def prune(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Delete data no snapshot uses. Safe to interrupt; refuses while another operation holds a lock."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        result = maintenance.prune(opened, dry_run=dry_run, progress=_progress(output), lock_wait=lock_wait)
+        _show(result, output, lambda: _pairs("prune" + (" (dry run)" if dry_run else ""), {
+            "packs deleted": result.packs_deleted, "packs repacked": result.packs_repacked,
+            "packs kept": result.packs_kept, "freed": _size(result.bytes_freed)}))
+
+
+@app.command()
+def stats(
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Sizes: stored, unique raw data, and everything the snapshots would restore."""
+    with _errors():
+        result = maintenance.stats(_open(repo, password_file, s3_region, s3_access_key, s3_secret_key))
+        _show(result, output, lambda: _pairs("repository", {
+            "snapshots": result.snapshots, "packs": result.packs, "blobs": result.blobs,
+            "stored": _size(result.stored_bytes), "unique data": _size(result.raw_bytes),
+            "restore size": _size(result.restore_size), "compression": f"{result.compression_ratio}x",
+            "deduplication": f"{result.dedup_ratio}x"}))
+
+
+@index_app.command("rebuild")
+def index_rebuild(
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Replace every index file by one rebuilt from the pack headers."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        packs, problems = maintenance.rebuild_index(opened, progress=_progress(output), lock_wait=lock_wait)
+        result = {"packs": packs, "problems": problems}
+        _show(result, output, lambda: error_console.print(f"indexed {packs} packs; {len(problems)} unreadable"))
+        if problems:
+            raise DamagedData(problems[0])
+
+
+def _new_password(new_password_file: Path | None) -> str:
+    if new_password_file is not None:
+        return _password(new_password_file)
+    if os.environ.get("MLARK_NEW_PASSWORD"):
+        return os.environ["MLARK_NEW_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise UsageError("no new password: use --new-password-file or MLARK_NEW_PASSWORD")
+    return _password(None, confirm=True)
+
+
+NEW_PASSWORD_FILE = typer.Option(None, "--new-password-file", help="File holding the new password (else MLARK_NEW_PASSWORD, else a prompt).")
+
+
+@key_app.command("list")
+def key_list(repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+             s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+             output: OutputFormat = OUTPUT_OPTION) -> None:
+    """List the keys (passwords) of the repository."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        found = keyfiles.list_keys(opened.backend, opened.key_id)
+        _show(found, output, lambda: print_table(None, ["", "id", "created", "host", "user"], [
+            ("*" if k.current else "", k.id[:8], f"{k.created:%Y-%m-%d %H:%M:%S}", k.host, k.username) for k in found]))
+
+
+@key_app.command("add")
+def key_add(new_password_file: Path | None = NEW_PASSWORD_FILE, repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+            s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+            output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Add a password that also opens the repository."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        made = keyfiles.make_key_file(opened.key, _new_password(new_password_file), opened.config.id, KdfParams())
+        name = keyfiles.save_key_file(opened.backend, made)
+        _show({"id": name}, output, lambda: error_console.print(f"added key {name[:8]}"))
+
+
+@key_app.command("remove")
+def key_remove(key_id: str = typer.Argument(..., help="ID or unique prefix of the key to remove."),
+               repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+               s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+               output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Remove a key (not the one used to open the repository)."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        keyfiles.remove_key(opened.backend, key_id, opened.key_id)
+        _show({"removed": key_id}, output, lambda: error_console.print(f"removed key {key_id[:8]}"))
+
+
+@key_app.command("passwd")
+def key_passwd(new_password_file: Path | None = NEW_PASSWORD_FILE, repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+               s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+               output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Change the password: add a key with the new one, then remove the current key."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        made = keyfiles.make_key_file(opened.key, _new_password(new_password_file), opened.config.id, KdfParams())
+        name = keyfiles.save_key_file(opened.backend, made)
+        opened.backend.remove(keyfiles.Kind.keys, opened.key_id)
+        _show({"id": name}, output, lambda: error_console.print(f"password changed; new key {name[:8]}"))

@@ -104,6 +104,8 @@ class Repository:
     # --- blobs ---------------------------------------------------------------------
 
     def locate(self, blob_id: str) -> Location:
+        if not self.index_loaded:
+            self.load_index()
         location = self.index.get(blob_id)
         if location is None:
             raise DamagedData(f"blob {blob_id[:16]} is not in the index")
