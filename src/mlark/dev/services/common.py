@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, computed_field
 
 from mlark.dev.paths import state_root
-from mlark.dev.process import stop_daemon
+from mlark.dev.process import DevEnvironmentError, stop_daemon
 
 # Unix socket paths are limited to 107 bytes; deeper paths (e.g. a PV directory) fall back
 # to a short name in the temporary directory derived from the daemon name.
@@ -93,6 +94,21 @@ def service_user(preferred: str) -> str | None:
         return None
     pwd.getpwnam(preferred)  # raises KeyError with the name when the account is missing
     return preferred
+
+
+def as_user(user: str | None) -> list[str]:
+    """argv prefix that runs a command as `user` with that user's own groups.
+
+    subprocess's `user=` changes only the uid: the process would keep root's gid 0, and on
+    directories whose group is root the group bits (not the others' search bit) then apply.
+    setpriv (util-linux) sets uid, gid and groups and execs, so the pid stays the server's.
+    """
+    if user is None:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise DevEnvironmentError("setpriv: binary not found (Debian package util-linux); needed to run servers as their account")
+    return [setpriv, f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
 
 
 def chown_tree(path: Path, user: str | None) -> None:

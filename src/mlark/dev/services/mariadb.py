@@ -113,10 +113,15 @@ def _initialise(name: str, env: Mapping[str, str], root_password: str, init_sql:
     connection = pymysql.connect(unix_socket=str(socket_path(name)), user="root", password="", autocommit=True)
     try:
         with connection.cursor() as cursor:
-            # The official image removes anonymous accounts (they shadow named users from localhost).
-            cursor.execute("SELECT Host FROM mysql.user WHERE User = ''")
-            for (host,) in cursor.fetchall():
-                cursor.execute("DROP USER ''@%s", (host,))
+            # Like the official image, keep only the system accounts and root@localhost: the
+            # installer's anonymous and root@127.0.0.1/::1/<hostname> accounts (no password)
+            # would shadow the accounts created below.
+            cursor.execute(
+                "SELECT User, Host FROM mysql.user WHERE User NOT IN ('mysql.sys', 'mariadb.sys', 'root', 'mysql') "
+                "OR Host <> 'localhost'"
+            )
+            for account, host in cursor.fetchall():
+                cursor.execute("DROP USER %s@%s", (account, host))
             cursor.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (root_password,))
             cursor.execute("CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY %s", (root_password,))
             cursor.execute("GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION")

@@ -24,6 +24,7 @@ from mlark.dev.process import DevEnvironmentError, require_free_ports, running_p
 from mlark.dev.services.binaries import find_binary
 from mlark.dev.services.common import (
     DatabaseEndpoint,
+    as_user,
     chown_tree,
     grant_traverse,
     run_dir,
@@ -61,7 +62,7 @@ def _socket_dir(name: str) -> Path:
 
 
 def _run_as(argv: Sequence[str], os_user: str | None, what: str) -> None:
-    result = subprocess.run(list(argv), capture_output=True, text=True, user=os_user, check=False)
+    result = subprocess.run([*as_user(os_user), *argv], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise DevEnvironmentError(f"{what} failed:\n{result.stdout[-1500:]}{result.stderr[-1500:]}")
 
@@ -153,6 +154,7 @@ def start_postgres(
         if fresh:
             _initdb(name, data_dir, env, os_user)
         argv = [
+            *as_user(os_user),
             str(_binary("postgres")),
             "-D",
             str(data_dir),
@@ -168,7 +170,7 @@ def start_postgres(
             "-c",
             "max_connections=40",
         ]
-        start_daemon(name, argv, user=os_user)
+        start_daemon(name, argv)
         wait_until(name, lambda: _answers(name, port), timeout=timeout, interval=0.3)
         if fresh:
             with _superuser_connection(name, port, user) as connection:
