@@ -24,6 +24,7 @@ from mlark.repo.archiver import BackupOptions, StreamSource
 from mlark.repo.backend import S3Credentials, open_backend
 from mlark.repo.backup import backup as run_backup
 from mlark.repo.checker import check as run_check
+from mlark.repo.compress import AUTO
 from mlark.repo.crypto import KdfParams
 from mlark.repo.errors import DamagedData, RepoError, UsageError
 from mlark.repo.models import ObjectLock, SnapshotInfo
@@ -166,7 +167,7 @@ def backup(
     tag: list[str] = typer.Option([], "--tag", help="Tag the snapshot (repeatable)."),
     host: str | None = typer.Option(None, "--host", help="Host name recorded (default: this host)."),
     parent: str | None = typer.Option(None, "--parent", help="Parent snapshot (default: latest of the same sources; 'none' for none)."),
-    compression: str = typer.Option("3", "--compression", help="zstd level 1-19, or 'off'."),
+    compression: str = typer.Option("auto", "--compression", help="auto (zstd 3 on small blobs, 1 on large), a zstd level 1-19, or off."),
     meta: list[str] = typer.Option([], "--meta", help="Free-form KEY=VALUE metadata (repeatable)."),
     repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
@@ -174,7 +175,7 @@ def backup(
 ) -> None:
     """Back up paths (and/or standard input as a named stream) into a new snapshot."""
     with _errors():
-        level = None if compression == "off" else int(compression)
+        level = _level(compression)
         opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
         streams = [StreamSource(stdin_name, sys.stdin.buffer)] if stdin_name else []
         options = BackupOptions(tags=tag, host=host, parent=parent, metadata=_parse_meta(meta), compression=level,
@@ -187,6 +188,14 @@ def backup(
             "read": _size(summary.bytes_read), "new": _size(summary.bytes_new), "stored": _size(summary.bytes_stored),
             "total": _size(summary.total_size), "duration": f"{summary.duration_seconds:.2f} s",
         }))
+
+
+def _level(text: str) -> int | None:
+    if text in ("auto", "off"):
+        return AUTO if text == "auto" else None
+    if not text.isdigit() or not 1 <= int(text) <= 19:
+        raise UsageError(f"--compression wants auto, off or 1-19, not {text!r}")
+    return int(text)
 
 
 def _info(name: str, snapshot: Any) -> SnapshotInfo:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from mlark.repo.chunker import IterableReader
-from mlark.repo.compress import DEFAULT_LEVEL
+from mlark.repo.compress import AUTO
 from mlark.repo.models import BackupSummary, Node, Tree
 from mlark.repo.progress import Progress
 from mlark.repo.repository import Repository
@@ -38,7 +38,7 @@ class BackupOptions:
     host: str | None = None
     parent: str | None = None  # None: latest snapshot of the same host and sources; "none": no parent
     metadata: dict[str, Any] = field(default_factory=dict)
-    compression: int | None = DEFAULT_LEVEL
+    compression: int | None = AUTO  # zstd level, AUTO, or None for none
     workers: int = max(2, os.cpu_count() or 2)
     lock_wait: float = 0.0
 
