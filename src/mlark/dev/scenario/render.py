@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from mlark.dev.scenario.spec import IRIS_PATH, Facts, S3Access, bucket_name, stable_id, workflow_name
+from mlark.dev.scenario.spec import IRIS_PATH, Facts, bucket_name, stable_id, workflow_name
+from mlark.dev.services.s3 import S3Endpoint
 
 Obj = dict[str, Any]
 
@@ -34,7 +35,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_context(s3: S3Access, facts: Facts) -> dict[str, str]:
+def build_context(s3: S3Endpoint, facts: Facts) -> dict[str, str]:
     """Every placeholder value, derived from the S3 endpoint and what the cluster told us."""
     endpoint = urlparse(s3.endpoint)
     secure = endpoint.scheme == "https"
@@ -88,3 +89,36 @@ def render_objects(context: dict[str, str]) -> list[Obj]:
     for entry in _package_files("templates"):
         objects.extend(render_text(entry.read_text(), context))
     return objects
+
+
+def status_subresource_kinds(crds: list[Obj]) -> set[str]:
+    """Kinds whose status is written through /status (the rest carry status in the object)."""
+    return {
+        crd["spec"]["names"]["kind"]
+        for crd in crds
+        if any("status" in (version.get("subresources") or {}) for version in crd["spec"]["versions"])
+    }
+
+
+def split_status(obj: Obj) -> tuple[Obj, Obj | None]:
+    body = {key: value for key, value in obj.items() if key != "status"}
+    return body, obj.get("status")
+
+
+def owner_key(api_version: str, kind: str, namespace: str | None, name: str) -> str:
+    return f"{api_version}/{kind}/{namespace or ''}/{name}"
+
+
+def with_owner_uids(obj: Obj, uids: dict[str, str]) -> Obj:
+    """Fill the uid of each ownerReference from objects applied earlier (same namespace)."""
+    refs = obj["metadata"].get("ownerReferences")
+    if not refs:
+        return obj
+    namespace = obj["metadata"].get("namespace")
+    filled = []
+    for ref in refs:
+        key = owner_key(ref["apiVersion"], ref["kind"], namespace, ref["name"])
+        if key not in uids:
+            raise ValueError(f"{obj['kind']}/{obj['metadata']['name']}: owner {ref['kind']}/{ref['name']} is not applied before it")
+        filled.append({**ref, "uid": uids[key]})
+    return {**obj, "metadata": {**obj["metadata"], "ownerReferences": filled}}

@@ -51,13 +51,6 @@ def bucket_name(cluster_id: str) -> str:
     return f"rhoai-demo-{uuid.uuid5(_ID_ROOT, 'bucket/' + cluster_id)}"
 
 
-class S3Access(BaseModel):
-    endpoint: str
-    access_key: str
-    secret_key: str
-    region: str = "us-east-1"
-
-
 class Passwords(BaseModel):
     """Database passwords: random on first deploy, read back from the cluster afterwards."""
 
@@ -98,7 +91,7 @@ class ScenarioInfo(BaseModel):
     s3_endpoint: str
     model_uri: str
     predictor_selector: str
-    workbench_pod: str
+    workbench_selector: str
     notebook_file: str
     pipelines_db: DatabaseRef
     registry_db: DatabaseRef
