@@ -149,6 +149,13 @@ def _argv(weed: Path, identities: Path) -> list[str]:
         f"-admin.port.grpc={internal['iam']}",
         f"-webdav.port={internal['webdav']}",
         f"-metricsPort={internal['metrics']}",
+        # Every bucket is a SeaweedFS collection with volumes of its own, and `mini` derives
+        # the volume limit from free disk / volume size (about 60 with 1 GiB volumes here):
+        # test suites that create a bucket per test, and object-locked buckets that can never
+        # be deleted, would exhaust it. Smaller volumes and an explicit ceiling avoid that;
+        # disk space stays the real limit since volumes are not preallocated.
+        "-master.volumeSizeLimitMB=128",
+        "-volume.max=2000",
     ]
 
 
