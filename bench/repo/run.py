@@ -29,7 +29,7 @@ import json
 import os
 import platform
 import shutil
-import subprocess
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -140,22 +140,8 @@ def checked(measurement: measure.Measurement, what: str) -> measure.Measurement:
     return measurement
 
 
-def benchmark(args: argparse.Namespace) -> dict[str, object]:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = (args.out / f"repo-{stamp}").resolve()
-    run_dir.mkdir(parents=True)
-    data = run_dir / "data"
-    logs = run_dir / "logs"
-    size = dataset.parse_size(args.size)
-    results: dict[str, object] = {
-        "command": " ".join(["python -m bench.repo.run"] + (args.argv or [])),
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": machine_facts(),
-        "cache": "dropped before each measured step" if args.drop_caches else "warm (data set read before each round)",
-        "tools": {},
-    }
-
-    tools: list[Tool] = []
+def _prepare_tools(args: argparse.Namespace, run_dir: Path, results: dict[str, object]) -> list[str]:
+    usable = []
     for name in args.tools:
         tool = TOOLS[name](run_dir / "state" / name)
         why = tool.available()
@@ -163,80 +149,99 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
             log(f"skipping {name}: {why}")
             results["tools"][name] = {"skipped": why}  # type: ignore[index]
             continue
-        tools.append(tool)
-        results["tools"][name] = {"version": tool.version(), "settings": tool.description}  # type: ignore[index]
+        usable.append(name)
+        results["tools"][name] = {"version": tool.version(), "settings": tool.description, "rounds": []}  # type: ignore[index]
         log(f"{name}: {results['tools'][name]['version']}")  # type: ignore[index]
+    return usable
 
-    log(f"generating {args.size} data set (seed {args.seed}) in {data}")
+
+def one_round(args: argparse.Namespace, run_dir: Path, names: list[str], number: int,
+              results: dict[str, object]) -> None:
+    """Generate the data set, then initial backup, 2% change, incremental backup, restore per tool."""
+    round_dir = run_dir / f"round-{number}"
+    data = round_dir / "data"
+    logs = run_dir / "logs" / f"round-{number}"
+    size = dataset.parse_size(args.size)
+    tools = [TOOLS[name](round_dir / "state" / name) for name in names]
+    (round_dir / "repos").mkdir(parents=True, exist_ok=True)
+    for tool in tools:
+        tool.available()  # lets a driver pick its mode (e.g. mlark through the API)
+    log(f"round {number}: order {', '.join(names)}; generating {args.size} data set (seed {args.seed})")
     manifest = dataset.generate(data, size, args.seed, args.small_files, progress=log)
-    results["dataset"] = manifest.to_json() | {"finetuned_tensors": len(manifest.finetuned_tensors)}
+    if number == 1:
+        results["dataset"] = manifest.to_json() | {"finetuned_tensors": len(manifest.finetuned_tensors), "root": "data"}
     initial_bytes = manifest.total_bytes
     log(f"data set: {initial_bytes / MB:.0f} MB in {manifest.files} files ({manifest.seconds:.1f} s)")
-
+    rounds: dict[str, dict[str, object]] = {name: {"order": position} for position, name in enumerate(names)}
     alive = list(tools)
-    tool_results: dict[str, dict[str, object]] = results["tools"]  # type: ignore[assignment]
 
     def attempt(tool: Tool, what: str, action) -> None:
         try:
             action()
         except (Failed, OSError, ValueError, KeyError, IndexError) as error:
             log(f"{tool.name}: {what} failed: {error}")
-            tool_results[tool.name]["error"] = f"{what}: {error}"
+            rounds[tool.name]["error"] = f"{what}: {error}"
             alive.remove(tool)
 
-    # round 1: initial backup
+    def measured(tool: Tool, step, what: str) -> measure.Measurement:
+        settle(args.drop_caches)
+        load = os.getloadavg()[0]
+        m = checked(run_step(tool, step, logs / f"{tool.name}-{what}", args.timeout), what)
+        rounds[tool.name][what] = m.to_json() | {"load_before": round(load, 2)}
+        return m
+
     log(f"warming the page cache: {warm(data):.1f} s")
     for tool in list(alive):
         def initial(tool: Tool = tool) -> None:
-            repo = run_dir / "repos" / tool.name
+            repo = round_dir / "repos" / tool.name
             for index, step in enumerate(tool.init(repo)):
                 checked(run_step(tool, step, logs / f"{tool.name}-init-{index}", args.timeout), "init")
-            settle(args.drop_caches)
-            m = checked(run_step(tool, tool.backup(repo, data, "initial"), logs / f"{tool.name}-backup-initial",
-                                 args.timeout), "initial backup")
-            tool_results[tool.name]["initial_backup"] = m.to_json() | {"reported": tool.backup_summary(m.stdout())}
-            tool_results[tool.name]["backup_mbps"] = round(initial_bytes / MB / m.seconds, 1)
-            tool_results[tool.name]["repo_bytes_initial"] = directory_bytes(repo)
+            m = measured(tool, tool.backup(repo, data, "initial"), "initial_backup")
+            rounds[tool.name]["initial_backup"]["reported"] = tool.backup_summary(m.stdout())  # type: ignore[index]
+            rounds[tool.name]["backup_mbps"] = round(initial_bytes / MB / m.seconds, 1)
+            rounds[tool.name]["backup_cpu_seconds"] = round(m.user_seconds + m.system_seconds, 2)
+            rounds[tool.name]["repo_bytes_initial"] = directory_bytes(repo)
             log(f"{tool.name}: initial backup {m.seconds:.1f} s, {initial_bytes / MB / m.seconds:.0f} MB/s, "
-                f"peak RSS {m.peak_rss_bytes / MB:.0f} MB, repo {tool_results[tool.name]['repo_bytes_initial'] / MB:.0f} MB")
+                f"CPU {m.user_seconds + m.system_seconds:.1f} s, peak RSS {m.peak_rss_bytes / MB:.0f} MB, "
+                f"repo {rounds[tool.name]['repo_bytes_initial'] / MB:.0f} MB")
         attempt(tool, "initial backup", initial)
 
-    # round 2: 2% change, incremental backup
     mutation = dataset.mutate(data, args.seed, args.change)
-    results["mutation"] = {k: v for k, v in mutation.to_json().items() if not isinstance(v, list)} | {
-        "modified_files": len(mutation.modified_files), "new_files": len(mutation.new_files)}
+    if number == 1:
+        results["mutation"] = {k: v for k, v in mutation.to_json().items() if not isinstance(v, list)} | {
+            "modified_files": len(mutation.modified_files), "new_files": len(mutation.new_files)}
     final_bytes, final_files = dataset.tree_bytes(data)
+    if number == 1:
+        results["dataset"]["bytes_after_change"] = final_bytes  # type: ignore[index]
+        results["dataset"]["files_after_change"] = final_files  # type: ignore[index]
     log(f"changed {mutation.changed_bytes / MB:.1f} MB ({mutation.to_json()['changed_fraction']:.2%}); "
         f"warming: {warm(data):.1f} s")
     for tool in list(alive):
         def incremental(tool: Tool = tool) -> None:
-            repo = run_dir / "repos" / tool.name
-            settle(args.drop_caches)
-            m = checked(run_step(tool, tool.backup(repo, data, "incremental"), logs / f"{tool.name}-backup-incremental",
-                                 args.timeout), "incremental backup")
-            tool_results[tool.name]["incremental_backup"] = m.to_json() | {"reported": tool.backup_summary(m.stdout())}
-            tool_results[tool.name]["incremental_seconds"] = round(m.seconds, 2)
-            tool_results[tool.name]["repo_bytes"] = directory_bytes(repo)
-            log(f"{tool.name}: incremental backup {m.seconds:.2f} s, repo {tool_results[tool.name]['repo_bytes'] / MB:.0f} MB")
+            repo = round_dir / "repos" / tool.name
+            m = measured(tool, tool.backup(repo, data, "incremental"), "incremental_backup")
+            rounds[tool.name]["incremental_backup"]["reported"] = tool.backup_summary(m.stdout())  # type: ignore[index]
+            rounds[tool.name]["incremental_seconds"] = round(m.seconds, 2)
+            rounds[tool.name]["repo_bytes"] = directory_bytes(repo)
+            log(f"{tool.name}: incremental backup {m.seconds:.2f} s, repo {rounds[tool.name]['repo_bytes'] / MB:.0f} MB")
         attempt(tool, "incremental backup", incremental)
 
-    # round 3: restore of the newest snapshot, verified
     expected = tree_digest(data) if args.verify else None
     for tool in list(alive):
         def restore(tool: Tool = tool) -> None:
-            repo = run_dir / "repos" / tool.name
-            target = run_dir / "restore" / tool.name
+            repo = round_dir / "repos" / tool.name
+            target = round_dir / "restore" / tool.name
             target.mkdir(parents=True)
-            step = tool.restore(repo, data, target)
-            settle(args.drop_caches)
-            m = checked(run_step(tool, step, logs / f"{tool.name}-restore", args.timeout), "restore")
+            m = measured(tool, tool.restore(repo, data, target), "restore")
             started = time.perf_counter()
             os.sync()
             sync_seconds = time.perf_counter() - started
-            tool_results[tool.name]["restore"] = m.to_json() | {"sync_after_seconds": round(sync_seconds, 2)}
-            tool_results[tool.name]["restore_mbps"] = round(final_bytes / MB / m.seconds, 1)
+            rounds[tool.name]["restore"]["sync_after_seconds"] = round(sync_seconds, 2)  # type: ignore[index]
+            rounds[tool.name]["restore_mbps"] = round(final_bytes / MB / m.seconds, 1)
+            rounds[tool.name]["restore_cpu_seconds"] = round(m.user_seconds + m.system_seconds, 2)
             log(f"{tool.name}: restore {m.seconds:.1f} s, {final_bytes / MB / m.seconds:.0f} MB/s "
-                f"(+{sync_seconds:.1f} s sync), peak RSS {m.peak_rss_bytes / MB:.0f} MB")
+                f"(+{sync_seconds:.1f} s sync), CPU {m.user_seconds + m.system_seconds:.1f} s, "
+                f"peak RSS {m.peak_rss_bytes / MB:.0f} MB")
             if expected is not None:
                 root = find_restored_root(target)
                 if root is None:
@@ -245,7 +250,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
                 missing = sorted(set(expected) - set(got))
                 wrong = sorted(p for p in expected if p in got and got[p] != expected[p])
                 extra = sorted(set(got) - set(expected))
-                tool_results[tool.name]["restore_verified"] = not (missing or wrong or extra)
+                rounds[tool.name]["restore_verified"] = not (missing or wrong or extra)
                 if missing or wrong or extra:
                     raise Failed(f"restored tree differs: {len(missing)} missing {missing[:3]}, "
                                  f"{len(wrong)} different {wrong[:3]}, {len(extra)} extra {extra[:3]}")
@@ -253,28 +258,65 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
             shutil.rmtree(target)
         attempt(tool, "restore", restore)
 
-    for name, entry in tool_results.items():
+    for name, entry in rounds.items():
         peaks = [entry[step]["peak_rss_bytes"] for step in ("initial_backup", "incremental_backup", "restore")
                  if isinstance(entry.get(step), dict)]
         if peaks:
             entry["peak_rss_bytes"] = max(peaks)
-    results["dataset"]["bytes_after_change"] = final_bytes  # type: ignore[index]
-    results["dataset"]["files_after_change"] = final_files  # type: ignore[index]
+        results["tools"][name]["rounds"].append(entry)  # type: ignore[index]
+    if not args.keep:
+        shutil.rmtree(round_dir, ignore_errors=True)
+
+
+def benchmark(args: argparse.Namespace) -> dict[str, object]:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = (args.out / f"repo-{stamp}").resolve()
+    run_dir.mkdir(parents=True)
+    results: dict[str, object] = {
+        "command": " ".join(["python -m bench.repo.run"] + (args.argv or [])),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine_facts(),
+        "cache": "dropped before each measured step" if args.drop_caches else "warm (data set read before each round)",
+        "repeat": args.repeat,
+        "tools": {},
+    }
+    names = _prepare_tools(args, run_dir, results)
+    for number in range(1, args.repeat + 1):
+        shift = (number - 1) % max(1, len(names))
+        one_round(args, run_dir, names[shift:] + names[:shift], number, results)
+    tool_results: dict[str, dict[str, object]] = results["tools"]  # type: ignore[assignment]
+    for entry in tool_results.values():
+        rounds = entry.get("rounds") or []
+        errors = [r["error"] for r in rounds if "error" in r]
+        if errors:
+            entry["error"] = errors[0]
+        for metric in SUMMARY_METRICS:
+            values = [r[metric] for r in rounds if isinstance(r.get(metric), (int, float))]
+            if values and len(values) == len(rounds):
+                entry[metric] = statistics.median(values)
+                if len(values) > 1:
+                    entry[metric + "_range"] = [min(values), max(values)]
+    loads = [step["load_before"] for entry in tool_results.values() for r in entry.get("rounds", [])
+             for step in r.values() if isinstance(step, dict) and "load_before" in step]
+    results["load_average_1min"] = {"min": min(loads), "max": max(loads)} if loads else None
     results["ratios"] = ratios(tool_results)
     results["targets"] = targets(tool_results)
-    if not args.keep:
-        shutil.rmtree(run_dir / "repos", ignore_errors=True)
-        shutil.rmtree(data, ignore_errors=True)
-        shutil.rmtree(run_dir / "state", ignore_errors=True)
     results["run_dir"] = str(run_dir)
     return results
 
 
+SUMMARY_METRICS = ["backup_mbps", "backup_cpu_seconds", "incremental_seconds", "restore_mbps", "restore_cpu_seconds",
+                   "repo_bytes_initial", "repo_bytes", "peak_rss_bytes"]
+
+
 METRICS = [
     ("backup_mbps", "initial backup MB/s", "higher"),
+    ("backup_cpu_seconds", "initial backup CPU s", "lower"),
     ("incremental_seconds", "incremental backup s", "lower"),
     ("restore_mbps", "restore MB/s", "higher"),
-    ("repo_bytes", "repository MB", "lower"),
+    ("restore_cpu_seconds", "restore CPU s", "lower"),
+    ("repo_bytes_initial", "repository MB after initial", "lower"),
+    ("repo_bytes", "repository MB after incremental", "lower"),
     ("peak_rss_bytes", "peak RSS MB", "lower"),
 ]
 
@@ -308,9 +350,9 @@ def targets(tool_results: dict[str, dict[str, object]]) -> list[dict[str, object
 def _cell(metric: str, value: object) -> str:
     if not isinstance(value, (int, float)):
         return "–"
-    if metric in ("repo_bytes", "peak_rss_bytes"):
+    if metric in ("repo_bytes", "repo_bytes_initial", "peak_rss_bytes"):
         return f"{value / MB:,.0f}"
-    if metric == "incremental_seconds":
+    if metric.endswith("seconds"):
         return f"{value:.2f}"
     return f"{value:,.0f}"
 
@@ -359,6 +401,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drop-caches", action="store_true", help="drop kernel caches before every measured step")
     parser.add_argument("--no-verify", dest="verify", action="store_false", help="skip the byte-for-byte restore check")
     parser.add_argument("--keep", action="store_true", help="keep data set and repositories")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds (tool order rotated); medians are reported")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per measured command")
     args = parser.parse_args(argv)
     args.argv = argv if argv is not None else sys.argv[1:]
@@ -389,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     stem.with_suffix(".md").write_text(
         f"Command: `{results['command']}`  \nDate: {results['date']}  \nMachine: {results['machine']}  \n"
         f"Data set: {results['dataset']['total_bytes'] / MB:,.0f} MB, {results['dataset']['files']} files; "  # type: ignore[index]
-        f"change: {results['mutation']['changed_fraction']:.2%}  \nCache: {results['cache']}\n\n{text}")
+        f"change: {results['mutation']['changed_fraction']:.2%}  \nCache: {results['cache']}; rounds: {results['repeat']}; "
+        f"1-min load average before measured steps: {results['load_average_1min']}\n\n{text}")
     print(text)
     print(f"results: {stem.with_suffix('.json')}", file=sys.stderr)
     return 1 if any("error" in entry for entry in results["tools"].values()) else 0  # type: ignore[union-attr]
