@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,14 @@ def test_pod_mariadb_initialises_like_the_image_and_keeps_data_across_restarts(t
             cursor.execute("SHOW DATABASES LIKE 'other'")
             assert cursor.fetchall() == ()
         root.close()
+        # What `kubectl exec ... mariadb-dump` will run against this instance.
+        dump = subprocess.run(
+            ["mariadb-dump", "-h127.0.0.1", f"-P{port}", "-uroot", f"-p{env['MYSQL_ROOT_PASSWORD']}", "mlpipeline"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "INSERT INTO `run_details` VALUES" in dump and "run-1" in dump
     finally:
         stop(name)
 
@@ -191,6 +200,10 @@ def test_pod_postgres_initialises_like_the_image_and_keeps_data_across_restarts(
         with psycopg.connect(endpoint.dsn) as connection:
             assert connection.execute("SELECT name FROM models").fetchall() == [("iris",)]
             assert connection.execute("SELECT 1 FROM pg_database WHERE datname = 'ignored'").fetchone() is None
+        dump = subprocess.run(
+            ["pg_dump", "--dbname", endpoint.dsn, "--table", "models"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "COPY public.models" in dump and "iris" in dump
     finally:
         stop(name)
 
