@@ -49,7 +49,8 @@ def tree_state(root: Path) -> dict[str, tuple[Any, ...]]:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, check: bool = False) -> subprocess.CompletedProcess[bytes]:
-    full_env = {**os.environ, "MLARK_PASSWORD": PASSWORD, **(env or {})}
+    # Wide COLUMNS: rich would wrap long error lines at 80 columns when not on a terminal.
+    full_env = {**os.environ, "MLARK_PASSWORD": PASSWORD, "COLUMNS": "500", **(env or {})}
     result = subprocess.run([sys.executable, "-m", "mlark", "repo", *args], input=stdin, capture_output=True, env=full_env, timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"mlark repo {' '.join(args)} failed ({result.returncode}): {result.stderr.decode()}")
