@@ -13,7 +13,7 @@ from __future__ import annotations
 from mlark.repo import retention
 from mlark.repo.backend.base import Kind
 from mlark.repo.errors import DamagedData, RepoError
-from mlark.repo.index import save_index_file
+from mlark.repo.index import MasterIndex, save_index_file
 from mlark.repo.locks import RepoLock
 from mlark.repo.models import ForgetResult, IndexPack, PruneResult, StatsResult
 from mlark.repo.pack import read_header
@@ -84,6 +84,9 @@ def _plan(repo: Repository, used: set[str]) -> tuple[list[IndexPack], list[Index
 def prune(repo: Repository, *, dry_run: bool = False, progress: Progress | None = None, lock_wait: float = 0.0) -> PruneResult:
     progress = progress or NoProgress()
     with RepoLock(repo.backend, exclusive=True, operation="prune", wait=lock_wait):
+        # Under the exclusive lock, re-read everything: this handle may predate other writers.
+        repo.index, repo.index_loaded = MasterIndex(), False
+        old_indexes = {info.name for info in repo.backend.list(Kind.index)}
         repo.load_index()
         stored = {info.name: info.size for info in repo.backend.list(Kind.data)}
         keep, repack, drop = _plan(repo, used_blobs(repo))
@@ -98,7 +101,6 @@ def prune(repo: Repository, *, dry_run: bool = False, progress: Progress | None 
         if dry_run:
             return result
         new_packs = _repack(repo, repack, progress)
-        old_indexes = set(repo.index.files)
         save_index_file(repo.backend, repo.sealer, keep + new_packs, supersedes=old_indexes)
         for name in old_indexes:
             repo.backend.remove(Kind.index, name)
