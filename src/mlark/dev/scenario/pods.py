@@ -56,7 +56,13 @@ def pod_exec(api: ApiClient, namespace: str, pod: str, container: str, command: 
         session.run_forever(timeout=timeout)
         if session.is_open():
             raise ScenarioError(f"exec {command[0]} in {namespace}/{pod} did not finish within {timeout:.0f}s")
-        return ExecResult(returncode=session.returncode or 0, stdout=session.read_stdout() or "", stderr=session.read_stderr() or "")
+        stdout, stderr = session.read_stdout() or "", session.read_stderr() or ""
+        try:
+            returncode = session.returncode or 0
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            # The error channel carried a failure without an exit code (e.g. no such container).
+            return ExecResult(returncode=-1, stdout=stdout, stderr=stderr + str(error))
+        return ExecResult(returncode=returncode, stdout=stdout, stderr=stderr)
     finally:
         session.close()
 
