@@ -7,6 +7,7 @@ etcd data and kubeconfig under the environment's state directory.
 from __future__ import annotations
 
 import ssl
+import sys
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mlark.dev import process
+from mlark.dev.bootstrap import bootstrap
 from mlark.dev.kubeconfig import write_kubeconfig
 from mlark.dev.paths import state_root
 from mlark.dev.pki import API_SERVER_IPS, API_SERVER_NAMES, CertificateAuthority, service_account_key
 from mlark.dev.ports import cluster_ports
 from mlark.dev.toolchain import build
+from mlark.kube.client import api_client
 
 CLUSTER_NAMES = ("primary", "recovery")
 SERVICE_CIDR = "10.96.0.0/16"
@@ -77,7 +80,16 @@ class Cluster:
         process.wait_until(self.daemon("kube-apiserver"), self.ready, timeout=90)
         self._start("kube-controller-manager", self._controller_manager_argv(pki), self.ports["controller_manager"], progress)
         self._start("kube-scheduler", self._scheduler_argv(), self.ports["scheduler"], progress)
+        progress(f"{self.name}: applying nodes, storage classes and kwok's CRDs")
+        bootstrap(api_client(self.kubeconfig), self.name, build.binary(build.KWOK, "crds.yaml"))
         self._start("kwok", self._kwok_argv(pki), self.ports["kwok"], progress)
+        self._start_simulator(progress)
+
+    def _start_simulator(self, progress: Progress) -> None:
+        name = self.daemon("simulator")
+        if process.running_pid(name) is None:
+            progress(f"{self.name}: starting the pod simulator")
+            process.start_daemon(name, [sys.executable, "-m", "mlark.dev.simulator", "--cluster", self.name])
 
     def _start(self, component: str, argv: list[str], port: int, progress: Progress) -> None:
         name = self.daemon(component)
@@ -133,6 +145,9 @@ class Cluster:
             f"--etcd-servers=http://127.0.0.1:{self.ports['etcd_client']}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # A loopback advertise address is refused by the endpoint reconciler; nothing in
+            # the cluster needs the kubernetes Service endpoints.
+            "--endpoint-reconciler-type=none",
             f"--secure-port={self.ports['apiserver']}",
             f"--tls-cert-file={pki['apiserver_cert']}",
             f"--tls-private-key-file={pki['apiserver_key']}",
@@ -224,7 +239,7 @@ class Cluster:
             return response.read().decode()
 
     def components(self) -> dict[str, bool]:
-        names = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+        names = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "simulator")
         return {component: process.running_pid(self.daemon(component)) is not None for component in names}
 
     def status(self) -> ClusterStatus:
@@ -240,9 +255,20 @@ class Cluster:
         )
 
     def down(self, progress: Progress = lambda message: None) -> None:
-        for component in ("kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"):
+        for component in ("simulator", "kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"):
             if process.stop_daemon(self.daemon(component)):
                 progress(f"{self.name}: stopped {component}")
+            if component == "simulator":
+                self._stop_simulated_pods(progress)
+
+    def _stop_simulated_pods(self, progress: Progress) -> None:
+        """Stop the processes standing in for pods; the simulator restarts them on the next up."""
+        for name in process.running_daemons():
+            if name.startswith(f"sim-{self.name}-"):
+                process.stop_daemon(name, timeout=30)
+                progress(f"{self.name}: stopped {name}")
+        for record in (self.directory / "simulator" / "pods").glob("*.json"):
+            record.unlink()
 
 
 def kubeconfig_path(cluster: str = "primary") -> Path:

@@ -1,0 +1,50 @@
+"""The whole local environment: data services plus one or two Kubernetes clusters."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from mlark.dev.cluster import CLUSTER_NAMES, Cluster, ClusterStatus, Progress
+from mlark.dev.paths import state_root
+from mlark.dev.ports import port_base
+from mlark.dev.services.environment import ComponentStatus, services_down, services_status, services_up
+
+
+class EnvironmentStatus(BaseModel):
+    state_dir: str
+    port_base: int
+    clusters: list[ClusterStatus]
+    services: list[ComponentStatus]
+
+    @property
+    def running(self) -> bool:
+        return any(cluster.running for cluster in self.clusters) or any(service.running for service in self.services)
+
+
+def up(clusters: list[str] | None = None, progress: Progress = lambda message: None) -> EnvironmentStatus:
+    """Start the data services, then each cluster (idempotent: running parts are kept)."""
+    selected = list(clusters or CLUSTER_NAMES)
+    for name in selected:
+        Cluster(name)  # rejects an unknown name before anything starts
+    progress("starting data services: S3, PostgreSQL, MariaDB, Redis, model server")
+    services_up()
+    for name in selected:
+        Cluster(name).up(progress)
+    return status()
+
+
+def down(progress: Progress = lambda message: None) -> None:
+    """Stop every cluster and service; data stays on disk for the next `up`."""
+    for name in CLUSTER_NAMES:
+        Cluster(name).down(progress)
+    for name in services_down():
+        progress(f"stopped {name}")
+
+
+def status() -> EnvironmentStatus:
+    return EnvironmentStatus(
+        state_dir=str(state_root()),
+        port_base=port_base(),
+        clusters=[Cluster(name).status() for name in CLUSTER_NAMES],
+        services=services_status(),
+    )
