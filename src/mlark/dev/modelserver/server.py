@@ -17,7 +17,8 @@ from pydantic import BaseModel, computed_field
 
 from mlark.dev.modelserver.venv import ensure_mlserver_venv, mlserver_executable
 from mlark.dev.paths import state_root
-from mlark.dev.process import require_free_ports, running_pid, start_daemon, stop_daemon, wait_until
+from mlark.dev.process import require_free_ports, running_pid, start_daemon, wait_until
+from mlark.dev.services.common import record_ports, stop
 
 SEED_REQUEST: dict[str, Any] = {
     "inputs": [
@@ -113,12 +114,13 @@ def start_mlserver(
             env=_settings_env(name, ports),
             cwd=server_dir(name),
         )
+        record_ports(name, [ports.http, ports.grpc, ports.metrics])
     wait_until(name, lambda: _get(f"{address.url}/v2/health/ready") == 200, timeout=timeout, interval=0.5)
     return address
 
 
 def stop_mlserver(name: str) -> bool:
-    return stop_daemon(name, timeout=20.0)
+    return stop(name, timeout=20.0)
 
 
 def infer(address: ModelServerAddress | str, model: str, request: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:

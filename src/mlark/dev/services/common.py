@@ -10,13 +10,14 @@ import secrets
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from pydantic import BaseModel, computed_field
 
 from mlark.dev.paths import state_root
-from mlark.dev.process import DevEnvironmentError, stop_daemon
+from mlark.dev.process import DevEnvironmentError, port_in_use, stop_daemon
 
 # Unix socket paths are limited to 107 bytes; deeper paths (e.g. a PV directory) fall back
 # to a short name in the temporary directory derived from the daemon name.
@@ -53,9 +54,27 @@ class DatabaseEndpoint(BaseModel):
         return f"{self.engine}://{auth}{self.host}:{self.port}/{self.database or ''}"
 
 
-def stop(name: str) -> bool:
-    """Stop the database daemon `name` (any engine); True if it was running."""
-    return stop_daemon(name, timeout=30.0)
+def record_ports(name: str, ports: list[int]) -> None:
+    """Remember the ports daemon `name` listens on, so that stop() can wait for them."""
+    (run_dir() / f"{name}.ports.json").write_text(json.dumps(ports))
+
+
+def stop(name: str, timeout: float = 30.0) -> bool:
+    """Stop daemon `name` (any service started here); True if it was running.
+
+    Returns only once its recorded ports are closed: a multi-threaded server (SeaweedFS)
+    is reported gone a moment before its last listener closes, and an immediate restart
+    would find its own ports taken.
+    """
+    stopped = stop_daemon(name, timeout=timeout)
+    record = run_dir() / f"{name}.ports.json"
+    if record.exists():
+        ports = [int(port) for port in json.loads(record.read_text())]
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and any(port_in_use(port) for port in ports):
+            time.sleep(0.1)
+        record.unlink(missing_ok=True)
+    return stopped
 
 
 def run_dir() -> Path:

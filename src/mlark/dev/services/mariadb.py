@@ -20,7 +20,7 @@ from mlark.dev.paths import component_dir
 from mlark.dev.ports import mariadb_port
 from mlark.dev.process import DevEnvironmentError, require_free_ports, running_pid, start_daemon, wait_until
 from mlark.dev.services.binaries import find_binary
-from mlark.dev.services.common import DatabaseEndpoint, run_dir, socket_path, stop, stored_secret
+from mlark.dev.services.common import DatabaseEndpoint, record_ports, run_dir, socket_path, stop, stored_secret
 
 SHARED_NAME = "mariadb"
 _HINT = "install Debian's mariadb-server (scripts/install-system-deps.sh)"
@@ -183,6 +183,7 @@ def start_mariadb(
         if fresh:
             _install_db(name, data_dir)
         start_daemon(name, _server_argv(name, data_dir, port))
+        record_ports(name, [port])
         wait_until(name, lambda: _answers(port), timeout=timeout, interval=0.3)
         if fresh:
             _initialise(name, env, root_password, init_sql)

@@ -27,6 +27,7 @@ from mlark.dev.services.common import (
     as_user,
     chown_tree,
     grant_traverse,
+    record_ports,
     run_dir,
     service_user,
     socket_path,
@@ -171,6 +172,7 @@ def start_postgres(
             "max_connections=40",
         ]
         start_daemon(name, argv)
+        record_ports(name, [port])
         wait_until(name, lambda: _answers(name, port), timeout=timeout, interval=0.3)
         if fresh:
             with _superuser_connection(name, port, user) as connection:

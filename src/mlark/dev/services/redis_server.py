@@ -16,7 +16,7 @@ from mlark.dev.paths import component_dir
 from mlark.dev.ports import redis_port
 from mlark.dev.process import require_free_ports, running_pid, start_daemon, wait_until
 from mlark.dev.services.binaries import find_binary
-from mlark.dev.services.common import DatabaseEndpoint, stop, stored_secret
+from mlark.dev.services.common import DatabaseEndpoint, record_ports, stop, stored_secret
 
 SHARED_NAME = "redis"
 _HINT = "install Debian's redis-server (scripts/install-system-deps.sh)"
@@ -66,6 +66,7 @@ def start_redis(
         if password:
             argv += ["--requirepass", password]
         start_daemon(name, argv)
+        record_ports(name, [port])
     wait_until(name, lambda: _answers(port, password), timeout=timeout, interval=0.2)
     return DatabaseEndpoint(
         engine="redis",

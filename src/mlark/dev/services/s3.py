@@ -23,10 +23,10 @@ from mlark.dev.process import (
     require_free_ports,
     running_pid,
     start_daemon,
-    stop_daemon,
     wait_until,
 )
 from mlark.dev.services.binaries import find_binary
+from mlark.dev.services.common import record_ports, stop
 
 DAEMON = "seaweedfs"
 REGION = "us-east-1"
@@ -176,12 +176,13 @@ def start_s3(timeout: float = 90.0) -> S3Endpoint:
         require_free_ports(DAEMON, all_ports())
         identities = _identities_file(endpoint.access_key, endpoint.secret_key)
         start_daemon(DAEMON, _argv(weed, identities), cwd=s3_dir())
+        record_ports(DAEMON, all_ports())
     wait_until(DAEMON, lambda: s3_ready(endpoint), timeout=timeout, interval=0.5)
     return endpoint
 
 
 def stop_s3() -> bool:
-    return stop_daemon(DAEMON)
+    return stop(DAEMON)
 
 
 def s3_running() -> bool:
