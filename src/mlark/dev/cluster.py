@@ -21,6 +21,7 @@ from mlark.dev.kubeconfig import write_kubeconfig
 from mlark.dev.paths import state_root
 from mlark.dev.pki import API_SERVER_IPS, API_SERVER_NAMES, CertificateAuthority, service_account_key
 from mlark.dev.ports import cluster_ports
+from mlark.dev.services.common import stop as stop_service
 from mlark.dev.toolchain import build
 from mlark.kube.client import api_client
 
@@ -265,7 +266,7 @@ class Cluster:
         """Stop the processes standing in for pods; the simulator restarts them on the next up."""
         for name in process.running_daemons():
             if name.startswith(f"sim-{self.name}-"):
-                process.stop_daemon(name, timeout=30)
+                stop_service(name)
                 progress(f"{self.name}: stopped {name}")
         for record in (self.directory / "simulator" / "pods").glob("*.json"):
             record.unlink()

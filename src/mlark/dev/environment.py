@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from mlark.dev.cluster import CLUSTER_NAMES, Cluster, ClusterStatus, Progress
 from mlark.dev.paths import state_root
 from mlark.dev.ports import port_base
+from mlark.dev.process import running_daemons
+from mlark.dev.services.common import stop as stop_service
 from mlark.dev.services.environment import ComponentStatus, services_down, services_status, services_up
 
 
@@ -38,6 +40,10 @@ def down(progress: Progress = lambda message: None) -> None:
     for name in CLUSTER_NAMES:
         Cluster(name).down(progress)
     for name in services_down():
+        progress(f"stopped {name}")
+    # Anything else this environment started (a test's own database, a stray pod process).
+    for name in running_daemons():
+        stop_service(name)
         progress(f"stopped {name}")
 
 

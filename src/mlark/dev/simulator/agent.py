@@ -15,7 +15,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel
 
-from mlark.dev.process import DevEnvironmentError, port_in_use, stop_daemon
+from mlark.dev.process import DevEnvironmentError, port_in_use
+from mlark.dev.services.common import stop as stop_service
 from mlark.dev.simulator import plan as planning
 from mlark.dev.simulator.provisioner import Provisioner
 
@@ -212,7 +213,7 @@ class PodSimulator:
 
     def _teardown(self, applied: AppliedPod) -> None:
         for daemon in applied.daemons:
-            stop_daemon(daemon, timeout=30)
+            stop_service(daemon)
         self.applied.pop(applied.uid, None)
         (self.pods_dir / f"{applied.uid}.json").unlink(missing_ok=True)
         log.info("pod %s/%s gone: stopped %s", applied.namespace, applied.name, ", ".join(applied.daemons) or "nothing")

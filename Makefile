@@ -1,0 +1,29 @@
+# The two set-up commands of README.md: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON ?= python3
+
+.PHONY: demo test install system-deps python-deps bench-repo env-down
+
+demo: install
+	$(VENV)/bin/mlark dev env up
+	$(VENV)/bin/mlark dev scenario deploy rhoai-demo
+	$(VENV)/bin/mlark dev scenario show rhoai-demo
+
+test: install
+	bash scripts/run-tests.sh
+
+install: system-deps python-deps
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+env-down:
+	$(VENV)/bin/mlark dev env down
