@@ -40,19 +40,28 @@ def wait_running(api: ApiClient, namespace: str, selector: str, timeout: float =
     return running_pod(api, namespace, selector)
 
 
+def with_sized_stdin(command: list[str], size: int) -> list[str]:
+    """Make command read exactly `size` bytes of stdin and then see end-of-file.
+
+    kwok's exec (v0.8) never closes the process's stdin when the client closes the stream,
+    so a reader waiting for EOF would hang; `head -c` stops on its own and closes the pipe.
+    The same argv works unchanged in a real container."""
+    return ["sh", "-c", 'head -c "$0" | "$@"', str(size), *command]
+
+
 def pod_exec(api: ApiClient, namespace: str, pod: str, container: str, command: list[str],
              stdin: str | None = None, timeout: float = EXEC_TIMEOUT) -> ExecResult:
-    """Run command in the container; stdin, if given, is sent then closed (v5 stream protocol)."""
+    """Run command in the container; stdin, if given, is sent in full before it runs to the end."""
+    data = stdin.encode() if stdin is not None else b""
+    argv = with_sized_stdin(command, len(data)) if stdin is not None else command
     session = stream(
-        client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, namespace, container=container, command=command,
+        client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, namespace, container=container, command=argv,
         stdin=stdin is not None, stdout=True, stderr=True, tty=False, _preload_content=False,
     )
     try:
         if stdin is not None:
-            if session.subprotocol != "v5.channel.k8s.io":
-                raise ScenarioError("the API server did not offer the v5 exec protocol, needed to close stdin")
             session.write_stdin(stdin)
-            session.close_channel(0)
+            session.close_channel(0)  # v5 protocol: end-of-file where the runtime honours it
         session.run_forever(timeout=timeout)
         if session.is_open():
             raise ScenarioError(f"exec {command[0]} in {namespace}/{pod} did not finish within {timeout:.0f}s")
