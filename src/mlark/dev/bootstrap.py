@@ -72,5 +72,5 @@ def bootstrap(api: ApiClient, cluster: str, kwok_crds: Path) -> None:
 
 def _established(api: ApiClient, name: str) -> bool:
     crd = get(api, "apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-    conditions = (crd or {}).get("status", {}).get("conditions", [])
+    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
     return any(entry["type"] == "Established" and entry["status"] == "True" for entry in conditions)
