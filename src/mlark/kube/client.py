@@ -1,4 +1,8 @@
-"""Connections to a Kubernetes API server from a kubeconfig, with clear errors."""
+"""Connections to a Kubernetes API server from a kubeconfig, with clear errors.
+
+    api_client(kubeconfig=None, context=None) -> kubernetes.client.ApiClient
+    KubeAccessError  (re-exported from mlark.kube.errors)
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
+from mlark.kube.errors import KubeAccessError
 
-class KubeAccessError(RuntimeError):
-    """The cluster cannot be reached as configured (missing kubeconfig or context, no answer)."""
+__all__ = ["KubeAccessError", "api_client"]
 
 
 def api_client(kubeconfig: Path | str | None = None, context: str | None = None) -> client.ApiClient:
