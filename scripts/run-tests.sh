@@ -10,7 +10,7 @@ mlark=.venv/bin/mlark
 
 "$mlark" dev env down >/dev/null 2>&1 || true
 rm -rf "$MLARK_DEV_HOME"
-trap '"$mlark" dev env down >/dev/null 2>&1 || true' EXIT
+trap 'echo "== stopping the test environment"; "$mlark" dev env down || true' EXIT
 
 echo "== bringing up the test environment (state: \$MLARK_DEV_HOME, port base $MLARK_DEV_PORT_BASE)"
 start=$(date +%s)

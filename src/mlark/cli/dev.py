@@ -50,7 +50,10 @@ def env_up(clusters: list[str] = CLUSTER_OPTION, output: OutputFormat = OUTPUT_O
 @env_app.command("down")
 def env_down() -> None:
     """Stop every cluster and service. Data stays on disk; `up` brings it back."""
-    environment.down(progress=_progress)
+    try:
+        environment.down(progress=_progress)
+    except DevEnvironmentError as error:
+        raise fail(str(error))
 
 
 @env_app.command("status")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
 from mlark.dev.cluster import CLUSTER_NAMES, Cluster, ClusterStatus, Progress
 from mlark.dev.paths import state_root
 from mlark.dev.ports import port_base
-from mlark.dev.process import running_daemons
+from mlark.dev.process import DevEnvironmentError, running_daemons
 from mlark.dev.services.common import stop as stop_service
 from mlark.dev.services.environment import ComponentStatus, services_down, services_status, services_up
 
@@ -36,15 +38,26 @@ def up(clusters: list[str] | None = None, progress: Progress = lambda message: N
 
 
 def down(progress: Progress = lambda message: None) -> None:
-    """Stop every cluster and service; data stays on disk for the next `up`."""
+    """Stop every cluster and service; data stays on disk for the next `up`.
+
+    Keeps going past a part that fails to stop, so one stuck daemon never leaves the rest
+    running; the failures are reported together at the end."""
+    failures: list[str] = []
     for name in CLUSTER_NAMES:
-        Cluster(name).down(progress)
-    for name in services_down():
-        progress(f"stopped {name}")
+        _attempt(f"cluster {name}", lambda name=name: Cluster(name).down(progress), failures)
+    _attempt("data services", lambda: [progress(f"stopped {name}") for name in services_down()], failures)
     # Anything else this environment started (a test's own database, a stray pod process).
     for name in running_daemons():
-        stop_service(name)
-        progress(f"stopped {name}")
+        _attempt(name, lambda name=name: stop_service(name) and progress(f"stopped {name}"), failures)
+    if failures:
+        raise DevEnvironmentError("could not stop everything:\n  " + "\n  ".join(failures))
+
+
+def _attempt(what: str, action: Callable[[], object], failures: list[str]) -> None:
+    try:
+        action()
+    except Exception as error:  # collected and reported once everything else is stopped
+        failures.append(f"{what}: {error}")
 
 
 def status() -> EnvironmentStatus:

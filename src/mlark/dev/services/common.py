@@ -155,3 +155,29 @@ def grant_traverse(path: Path, user: str | None) -> None:
         if info.st_uid == uid or info.st_mode & stat.S_IXOTH:
             continue
         os.chmod(ancestor, stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
+
+
+# A first start that dies half-way (killed, port taken) leaves a data directory that looks
+# initialised but lacks the database and users the container env asks for. This marker,
+# present only while mlark initialises a directory, tells the next start to begin again.
+# Directories initialised elsewhere (restored from a backup) never carry it.
+INITIALISING_MARKER = ".mlark-initialising"
+
+
+def begin_initialisation(data_dir: Path) -> None:
+    (data_dir / INITIALISING_MARKER).touch()
+
+
+def end_initialisation(data_dir: Path) -> None:
+    (data_dir / INITIALISING_MARKER).unlink(missing_ok=True)
+
+
+def discard_interrupted_initialisation(data_dir: Path) -> None:
+    """Empty data_dir if a previous initialisation of it never finished."""
+    if not (data_dir / INITIALISING_MARKER).exists():
+        return
+    for entry in data_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()

@@ -20,7 +20,17 @@ from mlark.dev.paths import component_dir
 from mlark.dev.ports import mariadb_port
 from mlark.dev.process import DevEnvironmentError, require_free_ports, running_pid, start_daemon, wait_until
 from mlark.dev.services.binaries import find_binary
-from mlark.dev.services.common import DatabaseEndpoint, record_ports, run_dir, socket_path, stop, stored_secret
+from mlark.dev.services.common import (
+    DatabaseEndpoint,
+    begin_initialisation,
+    discard_interrupted_initialisation,
+    end_initialisation,
+    record_ports,
+    run_dir,
+    socket_path,
+    stop,
+    stored_secret,
+)
 
 SHARED_NAME = "mariadb"
 _HINT = "install Debian's mariadb-server (scripts/install-system-deps.sh)"
@@ -178,15 +188,18 @@ def start_mariadb(
     if running_pid(name) is None:
         require_free_ports(name, [port])
         data_dir.mkdir(parents=True, exist_ok=True)
+        discard_interrupted_initialisation(data_dir)
         fresh = not (data_dir / "mysql").is_dir()
         root_password = _root_password(env) if fresh else (_env(env, "ROOT_PASSWORD") or "")
         if fresh:
+            begin_initialisation(data_dir)
             _install_db(name, data_dir)
         start_daemon(name, _server_argv(name, data_dir, port))
         record_ports(name, [port])
         wait_until(name, lambda: _answers(port), timeout=timeout, interval=0.3)
         if fresh:
             _initialise(name, env, root_password, init_sql)
+            end_initialisation(data_dir)
     else:
         root_password = _env(env, "ROOT_PASSWORD") or ""
         wait_until(name, lambda: _answers(port), timeout=timeout, interval=0.3)

@@ -25,6 +25,9 @@ from mlark.dev.services.binaries import find_binary
 from mlark.dev.services.common import (
     DatabaseEndpoint,
     as_user,
+    begin_initialisation,
+    discard_interrupted_initialisation,
+    end_initialisation,
     chown_tree,
     grant_traverse,
     record_ports,
@@ -146,6 +149,8 @@ def start_postgres(
     if running_pid(name) is None:
         require_free_ports(name, [port])
         os_user = service_user("postgres")
+        if data_dir.exists():
+            discard_interrupted_initialisation(data_dir)
         fresh = not (data_dir / "PG_VERSION").exists()
         if fresh and data_dir.exists() and any(data_dir.iterdir()):
             raise DevEnvironmentError(
@@ -154,6 +159,7 @@ def start_postgres(
         _prepare_dirs(name, data_dir, os_user)
         if fresh:
             _initdb(name, data_dir, env, os_user)
+            begin_initialisation(data_dir)
         argv = [
             *as_user(os_user),
             str(_binary("postgres")),
@@ -183,6 +189,7 @@ def start_postgres(
                 with _superuser_connection(name, port, user, database) as connection:
                     for script in init_sql:
                         connection.execute(script)  # type: ignore[arg-type]
+            end_initialisation(data_dir)
     else:
         wait_until(name, lambda: _answers(name, port), timeout=timeout, interval=0.3)
     return DatabaseEndpoint(

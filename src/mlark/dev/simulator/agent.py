@@ -46,6 +46,7 @@ class PodSimulator:
         self.port_range = ports
         self.applied: dict[str, AppliedPod] = self._load_applied()
         self.in_progress: set[str] = set()
+        self.reserved: set[int] = set()
         self.lock = threading.Lock()
         self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pod")
 
@@ -83,17 +84,20 @@ class PodSimulator:
 
     def _apply_safely(self, pod: client.V1Pod) -> None:
         uid = pod.metadata.uid
+        applied = AppliedPod(namespace=pod.metadata.namespace, name=pod.metadata.name, uid=uid)
         try:
-            self._apply(pod)
-        except planning.Unresolvable as waiting:
-            log.info("pod %s/%s waits: %s", pod.metadata.namespace, pod.metadata.name, waiting)
-        except (DevEnvironmentError, ApiException, OSError) as error:
-            log.error("pod %s/%s: %s", pod.metadata.namespace, pod.metadata.name, error)
+            self._apply(pod, applied)
+        except Exception as error:  # anything half-started is undone; the next round retries
+            if isinstance(error, planning.Unresolvable):
+                log.info("pod %s/%s waits: %s", applied.namespace, applied.name, error)
+            else:
+                log.error("pod %s/%s: %s", applied.namespace, applied.name, error)
+            self._teardown(applied)
         finally:
             with self.lock:
                 self.in_progress.discard(uid)
 
-    def _apply(self, pod: client.V1Pod) -> None:
+    def _apply(self, pod: client.V1Pod, applied: AppliedPod) -> None:
         manifest = self.core.api_client.sanitize_for_serialization(pod)
         namespace = pod.metadata.namespace
         scratch = self.pods_dir / pod.metadata.uid
@@ -102,7 +106,6 @@ class PodSimulator:
             manifest, self._volume_dirs(manifest, scratch), str(scratch),
             self._secrets(namespace), self._config_maps(namespace),
         )
-        applied = AppliedPod(namespace=namespace, name=pod.metadata.name, uid=pod.metadata.uid)
         exec_extra: dict[str, dict[str, str]] = {}
         forwards: list[dict[str, Any]] = []
         for process in pod_plan.processes:
@@ -132,14 +135,15 @@ class PodSimulator:
         return workloads.start(process, daemon, ports, scratch)
 
     def _allocate_ports(self, count: int) -> list[int]:
-        taken = {port for pod in self.applied.values() for port in pod.ports.values()}
-        chosen: list[int] = []
-        for port in self.port_range:
-            if port not in taken and not port_in_use(port):
-                chosen.append(port)
-                if len(chosen) == count:
-                    return chosen
-        raise DevEnvironmentError(f"no free loopback port left for simulated pods in {self.port_range}")
+        # Pods are applied on several threads: a port is reserved the moment it is chosen,
+        # long before the process behind it listens.
+        with self.lock:
+            taken = self.reserved | {port for pod in self.applied.values() for port in pod.ports.values()}
+            chosen = [port for port in self.port_range if port not in taken and not port_in_use(port)][:count]
+            if len(chosen) < count:
+                raise DevEnvironmentError(f"no free loopback port left for simulated pods in {self.port_range}")
+            self.reserved.update(chosen)
+            return chosen
 
     def _volume_dirs(self, pod: dict[str, Any], scratch: Path) -> dict[str, str]:
         result: dict[str, str] = {}
@@ -214,6 +218,8 @@ class PodSimulator:
     def _teardown(self, applied: AppliedPod) -> None:
         for daemon in applied.daemons:
             stop_service(daemon)
+        with self.lock:
+            self.reserved.difference_update(applied.ports.values())
         self.applied.pop(applied.uid, None)
         (self.pods_dir / f"{applied.uid}.json").unlink(missing_ok=True)
         log.info("pod %s/%s gone: stopped %s", applied.namespace, applied.name, ", ".join(applied.daemons) or "nothing")
