@@ -136,14 +136,15 @@ class SecretSource(_Spec):
         return self
 
 
-class ValueSource(SecretSource):
-    """A non-secret setting (a user name): may also be written as a plain value."""
+class ValueSource(_Spec):
+    """A non-secret setting (a user name): a plain value or a container environment variable."""
 
     value: str | None = None
+    env: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueSource:
-        _one_of(self, ("secret_key_ref", "env", "value"))
+        _one_of(self, ("value", "env"))
         return self
 
 

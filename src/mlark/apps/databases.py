@@ -1,0 +1,213 @@
+"""Database containers, and the commands that dump and load them through `kubectl exec`.
+
+Detection reads the image name (`rhel9/mariadb-1011`, `postgres:16`, `bitnami/redis`).
+Commands run in the database's own container with its own client, as `sh -c` scripts that
+take credentials from the container's environment (or, for a declared Secret, from the first
+line of stdin), so no password is ever in the plan, an argv, or a log.
+
+Limits: PostgreSQL and MariaDB dumps are logical and consistent (one transaction); a Redis
+"dump" is an RDB snapshot fetched with `redis-cli --rdb`, and Redis cannot load one over a
+connection: it is restored by putting `dump.rdb` in the data volume before the server starts.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from mlark.apps.base import Obj, dig
+from mlark.apps.workloads import WORKLOAD_KINDS, pod_spec_of
+from mlark.plan.models import DatabaseCredentials, DeclaredDatabase, SecretKeyRef
+from mlark.restorepoint.models import ObjectRef
+
+Engine = Literal["mariadb", "mysql", "postgres", "redis"]
+_ENGINE_TOKENS: dict[str, Engine] = {"mariadb": "mariadb", "mysql": "mysql", "postgres": "postgres", "postgresql": "postgres", "redis": "redis"}
+# Images named after a database that are not one: exporters, proxies, operators, sentinels.
+_NOT_A_SERVER = {"exporter", "operator", "proxy", "pgbouncer", "client", "sentinel", "backup", "router", "shell"}
+_DATA_MOUNTS = ("/var/lib/mysql", "/var/lib/pgsql", "/var/lib/postgresql", "/data", "/bitnami")
+
+
+class DatabaseTarget(BaseModel):
+    """One database container to dump, and how (pure data: the orchestration runs it)."""
+
+    namespace: str
+    workload: ObjectRef | None  # the Deployment/StatefulSet (or bare Pod) running it
+    pod_labels: dict[str, str] = {}  # to find a running pod of the workload
+    container: str
+    engine: Engine
+    image: str = ""
+    databases: list[str] = []  # empty: every user database
+    claim: str | None = None  # the PVC holding its data files
+    dump_command: list[str]
+    load_command: list[str] | None  # None: cannot be loaded by exec (Redis)
+    password_stdin: SecretKeyRef | None = None  # write this Secret value + "\n" first on stdin
+    tool: str  # for DatabaseCapture.tool
+    declared: bool = False
+
+
+def engine_of(image: str) -> Engine | None:
+    """The engine an image runs, from the last path segment of its name (tag ignored)."""
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0].lower()
+    tokens = set(re.split(r"[-_.]", repository))
+    if tokens & _NOT_A_SERVER:
+        return None
+    return next((_ENGINE_TOKENS[token] for token in re.split(r"[-_.]", repository) if token in _ENGINE_TOKENS), None)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+_MARIADB_TOOLS = 'client=$(command -v mariadb || command -v mysql); dump=$(command -v mariadb-dump || command -v mysqldump); '
+_MARIADB_LOGIN = (
+    _MARIADB_TOOLS + 'user=root; pw="${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}"; '
+    'if [ -n "$pw" ]; then export MYSQL_PWD="$pw"; fi; '
+    # Images without a root password (the DSPA's) may still refuse root: fall back to the app user.
+    'if ! "$client" -u root -e "SELECT 1" >/dev/null 2>&1 && [ -n "${MYSQL_USER:-}" ]; then '
+    'user="$MYSQL_USER"; export MYSQL_PWD="${MYSQL_PASSWORD:-}"; fi; '
+)
+_POSTGRES_LOGIN = (
+    # Official image: POSTGRES_USER is the superuser. Red Hat image: postgres with
+    # POSTGRESQL_ADMIN_PASSWORD, else the app user POSTGRESQL_USER, else local peer login.
+    'if [ -n "${POSTGRES_USER:-}" ]; then user="$POSTGRES_USER"; export PGPASSWORD="${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"; '
+    'elif [ -n "${POSTGRESQL_ADMIN_PASSWORD:-}" ]; then user=postgres; export PGPASSWORD="$POSTGRESQL_ADMIN_PASSWORD"; '
+    'elif [ -n "${POSTGRESQL_USER:-}" ]; then user="$POSTGRESQL_USER"; export PGPASSWORD="${POSTGRESQL_PASSWORD:-}"; '
+    'else user="${PGUSER:-postgres}"; fi; '
+)
+_REDIS_LOGIN = 'if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi; '
+_PASSWORD_VARIABLE = {"mariadb": "MYSQL_PWD", "mysql": "MYSQL_PWD", "postgres": "PGPASSWORD", "redis": "REDISCLI_AUTH"}
+_DEFAULT_USER = {"mariadb": "root", "mysql": "root", "postgres": "postgres", "redis": ""}
+_MARIADB_SYSTEM = "information_schema|performance_schema|mysql|sys"
+
+
+def _declared_login(engine: Engine, credentials: DatabaseCredentials) -> str:
+    """Login from the plan's declaration: variable names only; a Secret value arrives on stdin."""
+    user = credentials.user
+    if user is not None and user.value is not None:
+        login = f"user={shlex.quote(user.value)}; "
+    elif user is not None and user.env is not None:
+        login = f'user="${{{user.env}:-}}"; '
+    else:
+        login = f"user={_DEFAULT_USER[engine]}; "
+    variable, password = _PASSWORD_VARIABLE[engine], credentials.password
+    if password is not None and password.env is not None:
+        login += f'export {variable}="${{{password.env}:-}}"; '
+    elif password is not None:
+        login += f"IFS= read -r {variable}; export {variable}; "
+    return (_MARIADB_TOOLS if engine in ("mariadb", "mysql") else "") + login
+
+
+def _login(engine: Engine, credentials: DatabaseCredentials | None) -> str:
+    if credentials is not None:
+        return _declared_login(engine, credentials)
+    return {"mariadb": _MARIADB_LOGIN, "mysql": _MARIADB_LOGIN, "postgres": _POSTGRES_LOGIN}.get(engine, _REDIS_LOGIN)
+
+
+def _mariadb_dump(databases: list[str]) -> str:
+    if databases:
+        return f'exec "$dump" -u "$user" --single-transaction --routines --triggers --events --databases {_quoted(databases)}'
+    # Every user database, not --all-databases: loading `mysql` over a running server would
+    # replace its users; the restored container recreates them from its environment.
+    return (
+        f'dbs=$("$client" -u "$user" -N -B -e "SHOW DATABASES" | grep -Ev "^({_MARIADB_SYSTEM})$"); '
+        'exec "$dump" -u "$user" --single-transaction --routines --triggers --events --databases $dbs'
+    )
+
+
+def _postgres_dump(databases: list[str]) -> str:
+    if not databases:
+        return 'exec pg_dumpall -U "$user" --clean --if-exists'
+    # One plain-text dump per database, each recreating its database and connecting to it.
+    return "set -e; " + "; ".join(f'pg_dump -U "$user" --create --clean --if-exists --dbname={shlex.quote(name)}' for name in databases)
+
+
+def _quoted(names: list[str]) -> str:
+    return " ".join(shlex.quote(name) for name in names)
+
+
+# Redis writes an RDB snapshot over its replication protocol; progress goes to stderr.
+_REDIS_DUMP = 'f=$(mktemp) && redis-cli --rdb "$f" >&2 && cat "$f"; status=$?; rm -f "$f"; exit $status'
+
+
+def commands(engine: Engine, databases: list[str], credentials: DatabaseCredentials | None = None) -> tuple[list[str], list[str] | None, str]:
+    """(dump argv, load argv or None, tool description) for an engine."""
+    login = _login(engine, credentials)
+    if engine in ("mariadb", "mysql"):
+        return ["sh", "-c", login + _mariadb_dump(databases)], ["sh", "-c", login + 'exec "$client" -u "$user"'], "mariadb-dump --single-transaction"
+    if engine == "postgres":
+        load = login + 'exec psql -U "$user" -v ON_ERROR_STOP=1 --quiet --dbname=postgres'
+        tool = "pg_dump --create --clean" if databases else "pg_dumpall --clean"
+        return ["sh", "-c", login + _postgres_dump(databases)], ["sh", "-c", load], tool
+    return ["sh", "-c", login + _REDIS_DUMP], None, "redis-cli --rdb"
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def _data_claim(pod_spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    """The PVC mounted where the engine keeps its files, if any."""
+    claims = {v.get("name"): dig(v, "persistentVolumeClaim", "claimName") for v in pod_spec.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        if str(mount.get("mountPath", "")).startswith(_DATA_MOUNTS) and claims.get(mount.get("name")):
+            return claims[mount["name"]]
+    return None
+
+
+def _pod_labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    if obj.get("kind") == "Pod":
+        return dict(dig(obj, "metadata", "labels") or {})
+    return dict(dig(obj, "spec", "selector", "matchLabels") or dig(obj, "spec", "template", "metadata", "labels") or {})
+
+
+def detect_databases(obj: Obj) -> list[DatabaseTarget]:
+    """Database containers of a workload (or of a Pod no controller owns: the controller's
+    template is detected instead, so each database is found once)."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    if (group, obj.get("kind")) not in WORKLOAD_KINDS or obj.get("kind") in ("ReplicaSet", "Job", "CronJob"):
+        return []
+    if obj.get("kind") == "Pod" and any(ref.get("controller") for ref in dig(obj, "metadata", "ownerReferences") or []):
+        return []
+    pod_spec = pod_spec_of(obj) or {}
+    found = []
+    for container in pod_spec.get("containers") or []:
+        engine = engine_of(str(container.get("image", "")))
+        if engine is None:
+            continue
+        dump, load, tool = commands(engine, [])
+        found.append(
+            DatabaseTarget(
+                namespace=obj["metadata"].get("namespace", ""), workload=ObjectRef.of(obj), pod_labels=_pod_labels(obj),
+                container=container["name"], engine=engine, image=container.get("image", ""),
+                claim=_data_claim(pod_spec, container), dump_command=dump, load_command=load, tool=tool,
+            )
+        )
+    return found
+
+
+def declared_target(declared: DeclaredDatabase, workload: Obj | None = None) -> DatabaseTarget:
+    """A database the plan names. `workload` (its manifest, when captured) gives the default
+    container, the image and the data PVC."""
+    pod_spec = (pod_spec_of(workload) or {}) if workload else {}
+    containers = pod_spec.get("containers") or []
+    container_name = declared.container or (containers[0]["name"] if containers else "")
+    container = next((c for c in containers if c.get("name") == container_name), {})
+    password = declared.credentials.password if declared.credentials else None
+    secret = password.secret_key_ref if password else None
+    dump, load, tool = commands(declared.engine, list(declared.databases), declared.credentials)
+    labels = _pod_labels(workload) if workload else dict(declared.pod_selector.match_labels if declared.pod_selector else {})
+    return DatabaseTarget(
+        namespace=declared.namespace, workload=ObjectRef.of(workload) if workload else _declared_ref(declared),
+        pod_labels=labels, container=container_name, engine=declared.engine, image=container.get("image", ""),
+        databases=list(declared.databases), claim=_data_claim(pod_spec, container) if container else None,
+        dump_command=dump, load_command=load, tool=tool, declared=True,
+        password_stdin=secret.model_copy(update={"namespace": secret.namespace or declared.namespace}) if secret else None,
+    )
+
+
+def _declared_ref(declared: DeclaredDatabase) -> ObjectRef | None:
+    if declared.workload is None:
+        return None
+    group = "" if declared.workload.kind == "Pod" else "apps"
+    return ObjectRef(group=group, version="v1", kind=declared.workload.kind, namespace=declared.namespace, name=declared.workload.name)
