@@ -4,6 +4,8 @@ volumes, database dumps and artifacts that capture would record for them."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,9 +37,14 @@ def _as_captured(obj: Obj) -> Obj:
     return obj
 
 
-def captured_objects() -> list[Obj]:
+@functools.lru_cache(maxsize=1)
+def _rendered() -> list[Obj]:
     crds = [_as_captured(crd) for crd in load_crds()]
     return crds + [_as_captured(obj) for obj in render_objects(_context())]
+
+
+def captured_objects() -> list[Obj]:
+    return copy.deepcopy(_rendered())
 
 
 def ref(kind: str, name: str, namespace: str | None = DEMO, group: str = "", version: str = "v1") -> ObjectRef:
