@@ -25,13 +25,14 @@ def module_namespace(kube_primary: ApiClient) -> Iterator[str]:
     delete(kube_primary, "v1", "Namespace", name)
 
 
-def deploy(api: ApiClient, namespace: str, name: str, image: str, **container: object) -> str:
-    """A one-replica Deployment; the name of its Running pod once exec into it works."""
+def deploy(api: ApiClient, namespace: str, name: str, image: str, volumes: list | None = None,
+           **container: object) -> str:
+    """A one-replica Deployment; the name of its Running pod."""
     labels = {"app": name}
     create(api, {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
         "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
-            "containers": [{"name": "main", "image": image, **container}]}}},
+            "containers": [{"name": "main", "image": image, **container}], "volumes": volumes or []}}},
     }, "fail")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
