@@ -189,13 +189,26 @@ class Cluster:
     def _scheduler_argv(self) -> list[str]:
         return [
             str(build.binary(build.KUBERNETES, "kube-scheduler")),
-            f"--kubeconfig={self.kubeconfig}",
+            f"--config={self._scheduler_config()}",
             "--bind-address=127.0.0.1",
             f"--secure-port={self.ports['scheduler']}",
-            "--leader-elect=false",
             "--profiling=false",
             "--v=1",
         ]
+
+    def _scheduler_config(self) -> Path:
+        """Short retry back-off: a pod created right after its PVC is retried within a second or
+        two once the claim binds, instead of up to ten (the upstream default)."""
+        path = self.directory / "scheduler.yaml"
+        path.write_text(
+            "apiVersion: kubescheduler.config.k8s.io/v1\n"
+            "kind: KubeSchedulerConfiguration\n"
+            f"clientConnection:\n  kubeconfig: {self.kubeconfig}\n"
+            "leaderElection:\n  leaderElect: false\n"
+            "podInitialBackoffSeconds: 1\n"
+            "podMaxBackoffSeconds: 2\n"
+        )
+        return path
 
     def _kwok_argv(self, pki: dict[str, Path]) -> list[str]:
         return [
