@@ -95,7 +95,8 @@ def describe_target(verb: str | None, resource: str | None, namespace: str | Non
     what = resource or "resource"
     if name:
         what += f" of {name}" if "/" in what else f"/{name}"  # pods/exec of my-pod
-    where = f" in namespace {namespace}" if namespace else (" (cluster-scoped)" if resource else "")
+    scoped = resource and not resource.startswith("/")  # "/apis" is a discovery path, not a resource
+    where = f" in namespace {namespace}" if namespace else (" (cluster-scoped)" if scoped else "")
     return f"{verb + ' ' if verb else ''}{what}{where}"
 
 
