@@ -4,6 +4,7 @@
     request_bytes(...) -> bytes            the undecoded answer (for bulk listing)
     Target(verb, resource, namespace, name) names the request in error messages.
 
+429 (throttled) and 503 answers are retried up to 3 times, honouring Retry-After.
 Everything else in mlark.kube goes through these two functions (exec and port-forward
 excepted: they are websockets, see mlark.kube.websocket).
 """
@@ -11,6 +12,7 @@ excepted: they are websockets, see mlark.kube.websocket).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,15 @@ from kubernetes.client import ApiClient
 from mlark.kube.errors import api_errors, from_status
 
 DEFAULT_TIMEOUT = 60.0
+RETRIES = 3
+RETRY_STATUS = frozenset({429, 503})  # throttled (API priority and fairness) or briefly unavailable
+
+
+def _retry_after(response: Any, attempt: int) -> float:
+    try:
+        return min(float(response.getheader("Retry-After") or 0), 10.0) or 0.2 * 2**attempt
+    except (TypeError, ValueError):
+        return 0.2 * 2**attempt
 
 
 @dataclass(frozen=True)
@@ -40,12 +51,16 @@ def request_bytes(api: ApiClient, method: str, path: str, *, query: list[tuple[s
     headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = content_type
-    with api_errors(**names):
-        method, url, headers, _, _ = api.param_serialize(
-            method, path, query_params=query or [], header_params=headers, auth_settings=["BearerToken"]
-        )
-        response = api.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
-        data: bytes = response.read()
+    for attempt in range(RETRIES + 1):
+        with api_errors(**names):
+            method, url, headers, _, _ = api.param_serialize(
+                method, path, query_params=query or [], header_params=headers, auth_settings=["BearerToken"]
+            )
+            response = api.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
+            data: bytes = response.read()
+        if response.status not in RETRY_STATUS or attempt == RETRIES:
+            break
+        time.sleep(_retry_after(response, attempt))
     if not 200 <= response.status < 300:
         raise from_status(response.status, str(response.reason or ""), data, **names)
     return data
