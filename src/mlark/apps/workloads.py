@@ -51,9 +51,13 @@ def _volume_refs(volume: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
     for source in dig(volume, "projected", "sources") or []:
         if secret := source.get("secret"):
             yield "Secret", secret.get("name", ""), bool(secret.get("optional"))
-        if config_map := source.get("configMap"):
+        if (config_map := source.get("configMap")) and config_map.get("name") not in CLUSTER_PUBLISHED_CONFIGMAPS:
             yield "ConfigMap", config_map.get("name", ""), bool(config_map.get("optional"))
 
+
+# Published into every namespace by the cluster (the API access volume of every pod uses the
+# first): a dependency nobody restores, so never an unresolved reference.
+CLUSTER_PUBLISHED_CONFIGMAPS = {"kube-root-ca.crt", "openshift-service-ca.crt"}
 
 _RELATION = {"Secret": "secret", "ConfigMap": "configmap", "PersistentVolumeClaim": "pvc", "ServiceAccount": "serviceaccount"}
 

@@ -96,7 +96,16 @@ class Discovery:
             self._by_plural[(rtype.group, rtype.version, rtype.plural)] = rtype
 
     def preferred(self) -> list[ResourceType]:
-        return [rtype for rtype in self.types if rtype.preferred]
+        """One type per (group, kind): its preferred version's, else the first version serving it.
+
+        A kind served only by a non-preferred version still counts (KServe's ServingRuntime
+        is v1alpha1 while its group prefers v1beta1 for InferenceService)."""
+        chosen: dict[tuple[str, str], ResourceType] = {}
+        for rtype in self.types:
+            current = chosen.get((rtype.group, rtype.kind))
+            if current is None or (rtype.preferred and not current.preferred):
+                chosen[(rtype.group, rtype.kind)] = rtype
+        return list(chosen.values())
 
     def listable(self, namespaced: bool | None = None) -> list[ResourceType]:
         return [t for t in self.preferred() if t.listable and (namespaced is None or t.namespaced == namespaced)]
