@@ -1,0 +1,1 @@
+"""Package data of the scenario: templates (a package so that wheels carry its files)."""
