@@ -61,8 +61,7 @@ def collect(api: ApiClient, plan: Plan, progress: Progress = lambda message: Non
 
 
 def _keep(collection: Collection, plan: Plan, obj: Obj) -> None:
-    reason = cluster_generated(obj)
-    if reason is not None:
+    if cluster_generated(obj) is not None or _owned_by_pod(obj):
         return
     cluster_scoped = not (obj.get("metadata") or {}).get("namespace")
     decision = select_object(plan.spec.resources, obj, needed=cluster_scoped)
@@ -70,6 +69,12 @@ def _keep(collection: Collection, plan: Plan, obj: Obj) -> None:
         collection.results.append(ItemResult(item=str(ObjectRef.of(obj)), status="skipped", message=decision.reason))
         return
     collection.objects.append(sanitize(obj))
+
+
+def _owned_by_pod(obj: Obj) -> bool:
+    """Runtime state of one pod (it dies with the pod, and the pod is never restored itself)."""
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(owner.get("kind") == "Pod" and owner.get("apiVersion") == "v1" for owner in owners)
 
 
 def _namespace_objects(api: ApiClient, discovery: Discovery, names: list[str]) -> list[Obj]:

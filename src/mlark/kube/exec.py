@@ -269,3 +269,21 @@ def exec_capture(api: ApiClient, namespace: str, pod: str, container: str, comma
         result = ExecResult(returncode, b"".join(out), b"".join(err), message, namespace, pod, container,
                             tuple(command))
     return result
+
+
+def wait_exec_ready(api: ApiClient, namespace: str, pod: str, container: str, timeout: float = 120.0) -> None:
+    """Return once exec into the container works: a container can be Running a moment before its
+    runtime accepts exec (and a simulated one before its exec target is configured)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        try:
+            result = exec_capture(api, namespace, pod, container, ["true"], timeout=30)
+            if result.returncode == 0:
+                return
+            last = result.stderr.decode(errors="replace").strip() or result.message
+        except KubeError as error:
+            last = str(error)
+        if time.monotonic() > deadline:
+            raise ExecFailed(namespace, pod, container, ["true"], -1, last.encode(), "exec never became possible")
+        time.sleep(0.3)

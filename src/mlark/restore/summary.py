@@ -35,7 +35,7 @@ class ObjectResult(BaseModel):
 
 
 class DataResult(BaseModel):
-    type: Literal["volume", "database", "artifact", "reown"]
+    type: Literal["volume", "database", "artifact", "reown", "wait", "link"]
     subject: str  # "ns/claim", "ns/workload db", "bucket/key"
     outcome: Outcome  # created = data restored
     reason: str = ""

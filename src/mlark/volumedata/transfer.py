@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable, Iterator
 from kubernetes.client import ApiClient
 
 from mlark.kube.apply import create, delete, get, pod_running, wait_for
 from mlark.kube.errors import KubeError
-from mlark.kube.exec import ExecResult, exec_capture, exec_feed, exec_stream, sized_stdin
+from mlark.kube.exec import ExecResult, exec_feed, exec_stream, sized_stdin, wait_exec_ready
 from mlark.kube.listing import list_objects
 from mlark.kube.discovery import resource_for
 from mlark.volumedata.mover import CAPTURE_COMMAND, CONTAINER, DEFAULT_IMAGE, RESTORE_COMMAND, mover_pod
@@ -45,7 +44,7 @@ def mover(api: ApiClient, namespace: str, claim: str, purpose: str, *, image: st
         raise VolumeTransferError(f"cannot create mover pod for PVC {namespace}/{claim}: {result.reason}")
     try:
         wait_for(api, "v1", "Pod", name, namespace, pod_running, timeout=timeout, what=f"mover pod {namespace}/{name}")
-        _wait_exec_ready(api, namespace, name, timeout)
+        wait_exec_ready(api, namespace, name, CONTAINER, timeout)
         yield name
     finally:
         delete(api, "v1", "Pod", name, namespace)
@@ -62,20 +61,6 @@ def _require_bound(api: ApiClient, namespace: str, claim: str) -> None:
 
 def _wait_gone(api: ApiClient, namespace: str, name: str, timeout: float = 60.0) -> None:
     wait_for(api, "v1", "Pod", name, namespace, lambda obj: obj is None, timeout=timeout, what=f"old pod {name} gone")
-
-
-def _wait_exec_ready(api: ApiClient, namespace: str, pod: str, timeout: float) -> None:
-    """A container can be Running a moment before exec reaches it; probe with a no-op."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if exec_capture(api, namespace, pod, CONTAINER, ["true"], timeout=30).returncode == 0:
-                return
-        except KubeError:
-            pass
-        if time.monotonic() > deadline:
-            raise VolumeTransferError(f"exec into mover pod {namespace}/{pod} never became possible")
-        time.sleep(0.3)
 
 
 def capture(api: ApiClient, namespace: str, claim: str, *, image: str = DEFAULT_IMAGE) -> Iterator[bytes]:
