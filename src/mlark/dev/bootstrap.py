@@ -21,6 +21,8 @@ STORAGE_CLASSES = {
     "primary": {"ocs-storagecluster-ceph-rbd": True, "ocs-storagecluster-cephfs": False},
     "recovery": {"standard": True, "standard-rwx": False},
 }
+# NooBaa's bucket class: ObjectBucketClaims name it; it provisions buckets, never volumes.
+BUCKET_CLASSES = {"primary": {"openshift-storage.noobaa.io": "openshift-storage.noobaa.io/obc"}, "recovery": {}}
 
 
 def node(name: str) -> dict[str, Any]:
@@ -40,12 +42,12 @@ def node(name: str) -> dict[str, Any]:
     }
 
 
-def storage_class(name: str, default: bool) -> dict[str, Any]:
+def storage_class(name: str, default: bool, provisioner: str = PROVISIONER) -> dict[str, Any]:
     return {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
         "metadata": {"name": name, "annotations": {DEFAULT_CLASS: "true" if default else "false"}},
-        "provisioner": PROVISIONER,
+        "provisioner": provisioner,
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
         "allowVolumeExpansion": True,
@@ -55,6 +57,7 @@ def storage_class(name: str, default: bool) -> dict[str, Any]:
 def bootstrap_objects(cluster: str) -> list[dict[str, Any]]:
     objects = [node(f"kwok-node-{index}") for index in range(NODE_COUNT)]
     objects += [storage_class(name, default) for name, default in STORAGE_CLASSES[cluster].items()]
+    objects += [storage_class(name, False, provisioner) for name, provisioner in BUCKET_CLASSES[cluster].items()]
     return objects
 
 

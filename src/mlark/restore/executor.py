@@ -38,8 +38,9 @@ def _key(ref: ObjectRef) -> Key:
 
 class Executor:
     def __init__(self, api: ApiClient, repo: Repository, snapshot_id: str, stores: ArtifactStores,
-                 result: RestoreResult, progress: Progress) -> None:
+                 result: RestoreResult, progress: Progress, reconciles: Callable[[str, str], bool] = lambda g, k: True) -> None:
         self.api, self.repo, self.snapshot_id, self.stores = api, repo, snapshot_id, stores
+        self.reconciles = reconciles
         self.result, self.progress = result, progress
         self.uids: dict[Key, str] = {}  # target objects present after their step: their uid
         self.created: set[Key] = set()  # created by this restore (guards data steps)
@@ -119,8 +120,12 @@ class Executor:
             if step.condition is Condition.established:
                 wait_for(self.api, "apiextensions.k8s.io/v1", "CustomResourceDefinition", ref.name, None, crd_established,
                          timeout=step.timeout_seconds)
-            elif step.condition is Condition.bound:
+            elif step.condition is Condition.bound and (ref.group, ref.kind) == ("", "PersistentVolumeClaim"):
                 wait_for(self.api, "v1", "PersistentVolumeClaim", ref.name, ref.namespace, pvc_bound, timeout=step.timeout_seconds)
+            elif step.condition is Condition.bound:
+                if not self.reconciles(ref.group, ref.kind):
+                    return self._data("wait", f"Bound {ref}", Outcome.skipped, "no operator on the target binds this kind")
+                wait_for(self.api, ref.api_version, ref.kind, ref.name, ref.namespace, _phase_bound, timeout=step.timeout_seconds)
             elif step.condition is Condition.running:
                 wait_workload_running(self.api, ref.namespace or "", step.selector, step.timeout_seconds)
             return True
@@ -174,6 +179,10 @@ class Executor:
         if outcome is Outcome.failed:
             self.progress(f"failed: {kind} {subject}: {reason}")
         return outcome is not Outcome.failed
+
+
+def _phase_bound(obj: dict[str, Any] | None) -> bool:
+    return ((obj or {}).get("status") or {}).get("phase") == "Bound"
 
 
 def _object_path(api: ApiClient, ref: ObjectRef) -> str:

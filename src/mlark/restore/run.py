@@ -60,5 +60,5 @@ def execute(api: ApiClient, repo: Repository, prepared: PreparedRestore, objects
         raise PreflightBlocked(stop)
     result = RestoreResult(restore_point=prepared.snapshot_id, target=target, started=datetime.now(timezone.utc),
                            preflight=prepared.findings, planned_skips=prepared.plan.skipped)
-    executor = Executor(api, repo, prepared.snapshot_id, ArtifactStores(objects), result, progress)
+    executor = Executor(api, repo, prepared.snapshot_id, ArtifactStores(objects), result, progress, prepared.facts.reconciles)
     return executor.run(prepared.plan)
