@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlark import __version__
-from mlark.cli import dev, repo
+from mlark.cli import backup, dev, plan, repo, restore
 
 app = typer.Typer(
     name="mlark",
@@ -16,6 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(plan.app, name="plan")
+app.add_typer(backup.app, name="backup")
+app.add_typer(restore.app, name="restore")
 app.add_typer(repo.app, name="repo")
 app.add_typer(dev.app, name="dev")
 

@@ -6,18 +6,18 @@ Exit codes come from the engine's exceptions (see mlark.repo.errors).
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress as RichBar, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from mlark.cli.output import OUTPUT_OPTION, OutputFormat, emit_machine, error_console, fail, print_table
+from mlark.cli.common import PASSWORD_FILE, REPO, errors as _errors, open_repository, password as _password
+from mlark.cli.common import size as _size
+from mlark.cli.output import OUTPUT_OPTION, OutputFormat, emit_machine, error_console, print_table
 from mlark.repo import keys as keyfiles
 from mlark.repo import maintenance, retention
 from mlark.repo.archiver import BackupOptions, StreamSource
@@ -26,7 +26,7 @@ from mlark.repo.backup import backup as run_backup
 from mlark.repo.checker import check as run_check
 from mlark.repo.compress import AUTO
 from mlark.repo.crypto import KdfParams
-from mlark.repo.errors import DamagedData, RepoError, UsageError
+from mlark.repo.errors import DamagedData, UsageError
 from mlark.repo.models import ObjectLock, SnapshotInfo
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
@@ -40,10 +40,6 @@ app.add_typer(index_app, name="index")
 
 T = TypeVar("T")
 
-REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
-                    help="Repository: a local path or s3:http://HOST:PORT/BUCKET/PREFIX.")
-PASSWORD_FILE = typer.Option(None, "--password-file", envvar="MLARK_PASSWORD_FILE", show_envvar=True,
-                             help="File holding the password (else MLARK_PASSWORD, else a prompt).")
 S3_REGION = typer.Option(None, "--s3-region", help="S3 region (default: AWS_REGION / AWS_DEFAULT_REGION).")
 S3_KEY = typer.Option(None, "--s3-access-key", help="S3 access key (default: AWS_ACCESS_KEY_ID).")
 S3_SECRET = typer.Option(None, "--s3-secret-key", help="S3 secret key (default: AWS_SECRET_ACCESS_KEY).")
@@ -53,41 +49,13 @@ LOCK_WAIT = typer.Option(0.0, "--lock-wait", help="Seconds to wait for a conflic
 # --- plumbing -----------------------------------------------------------------------
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map engine errors to one clear line and their exit code."""
-    try:
-        yield
-    except RepoError as exc:
-        raise fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
-
-
-def _password(password_file: Path | None, *, confirm: bool = False) -> str:
-    if password_file is not None:
-        try:
-            return password_file.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise UsageError(f"cannot read password file {password_file}: {exc.strerror}") from exc
-    if os.environ.get("MLARK_PASSWORD"):
-        return os.environ["MLARK_PASSWORD"]
-    if not sys.stdin.isatty():
-        raise UsageError("no password: use --password-file, MLARK_PASSWORD_FILE or MLARK_PASSWORD")
-    first = getpass.getpass("repository password: ")
-    if confirm and getpass.getpass("repeat password: ") != first:
-        raise UsageError("the passwords do not match")
-    return first
-
-
 def _creds(region: str | None, key: str | None, secret: str | None) -> S3Credentials:
     return S3Credentials(region=region, access_key=key, secret_key=secret)
 
 
 def _open(repo: str, password_file: Path | None, region: str | None = None, key: str | None = None,
           secret: str | None = None) -> Repository:
-    backend = open_backend(repo, _creds(region, key, secret))
-    return Repository.open(backend, _password(password_file))
+    return open_repository(repo, password_file, _creds(region, key, secret))
 
 
 class _Bar:
@@ -116,14 +84,6 @@ def _progress(output: OutputFormat) -> Progress:
 def _show(value: Any, output: OutputFormat, table: Callable[[], None]) -> None:
     if not emit_machine(value, output):
         table()
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
 
 
 def _pairs(title: str, values: dict[str, Any]) -> None:

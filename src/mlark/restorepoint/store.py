@@ -74,3 +74,12 @@ def iter_json_lines(chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
     if pending.strip():
         yield json.loads(pending)
+
+
+def delete(repo: Repository, snapshot_id: str) -> None:
+    """Forget one restore point (its data is freed by the next prune)."""
+    from mlark.repo.backend.base import Kind
+    from mlark.repo.locks import RepoLock
+
+    with RepoLock(repo.backend, exclusive=True, operation="forget"):
+        repo.backend.remove(Kind.snapshots, snapshot_id)

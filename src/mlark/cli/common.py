@@ -1,0 +1,86 @@
+"""Options and plumbing shared by the commands: repository, cluster, errors, sizes."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from kubernetes.client import ApiClient
+
+from mlark.cli.output import fail
+from mlark.dev.process import DevEnvironmentError
+from mlark.kube.client import api_client
+from mlark.kube.errors import KubeError
+from mlark.plan.loader import PlanError
+from mlark.repo.backend import S3Credentials, open_backend
+from mlark.repo.errors import RepoError, UsageError
+from mlark.repo.repository import Repository
+from mlark.restore.planner import PlanError as RestorePlanError
+from mlark.restore.records import RecordNotFound
+from mlark.restorepoint.store import RestorePointNotFound
+
+REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
+                    help="Repository: a local path or s3:http://HOST:PORT/BUCKET/PREFIX.")
+PASSWORD_FILE = typer.Option(None, "--password-file", envvar="MLARK_PASSWORD_FILE", show_envvar=True,
+                             help="File holding the password (else MLARK_PASSWORD, else a prompt).")
+KUBECONFIG = typer.Option(None, "--kubeconfig", envvar="KUBECONFIG", show_envvar=True,
+                          help="Kubeconfig file of the cluster (default: ~/.kube/config).")
+CONTEXT = typer.Option(None, "--context", help="Kubeconfig context to use (default: the current one).")
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Map every expected failure to one clear line and a non-zero exit code."""
+    try:
+        yield
+    except RepoError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except (PlanError, RestorePointNotFound, RecordNotFound, RestorePlanError) as exc:
+        raise fail(str(exc), 2) from None
+    except KubeError as exc:
+        raise fail(str(exc), 20) from None
+    except DevEnvironmentError as exc:
+        raise fail(str(exc), 1) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+
+
+def password(password_file: Path | None, *, confirm: bool = False, env: str = "MLARK_PASSWORD") -> str:
+    if password_file is not None:
+        try:
+            return password_file.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read password file {password_file}: {exc.strerror}") from exc
+    if os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        raise UsageError(f"no password: use --password-file, MLARK_PASSWORD_FILE or {env}")
+    first = getpass.getpass("repository password: ")
+    if confirm and getpass.getpass("repeat password: ") != first:
+        raise UsageError("the passwords do not match")
+    return first
+
+
+def open_repository(repo: str, password_file: Path | None, creds: S3Credentials | None = None,
+                    password_env: str = "MLARK_PASSWORD") -> Repository:
+    if not repo:
+        raise UsageError("no repository: give --repo, set MLARK_REPOSITORY, or name a target in the plan")
+    backend = open_backend(repo, creds or S3Credentials())
+    return Repository.open(backend, password(password_file, env=password_env))
+
+
+def cluster(kubeconfig: Path | None, context: str | None) -> ApiClient:
+    return api_client(kubeconfig, context)
+
+
+def size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
