@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
-from mlark.kube.discovery import Discovery, cached_discovery
+from mlark.kube.discovery import Discovery, ResourceType, cached_discovery
 from mlark.kube.listing import list_many, list_objects
 from mlark.kube.sanitize import cluster_generated, sanitize
 from mlark.plan.models import Plan
@@ -24,6 +24,9 @@ SKIPPED_KINDS = {
     ("coordination.k8s.io", "Lease"), ("metrics.k8s.io", "PodMetrics"),
     ("authorization.k8s.io", "LocalSubjectAccessReview"),
 }
+# From this many selected namespaces on (and a third of the cluster's), list each type once
+# across all namespaces instead of once per namespace.
+WIDE_LIST_MIN_NAMESPACES = 10
 
 
 @dataclass
@@ -40,24 +43,45 @@ def namespace_labels(api: ApiClient, discovery: Discovery) -> dict[str, dict[str
 
 def collect(api: ApiClient, plan: Plan, progress: Progress = lambda message: None) -> Collection:
     discovery = cached_discovery(api, refresh=True)
-    selection = select_namespaces(plan.spec.namespaces, namespace_labels(api, discovery))
+    labels = namespace_labels(api, discovery)
+    selection = select_namespaces(plan.spec.namespaces, labels)
     collection = Collection(namespaces=selection)
     for missing in selection.missing:
         collection.results.append(ItemResult(item=f"Namespace {missing}", status="warning", message="listed in the plan but not on the cluster"))
     types = [rtype for rtype in discovery.listable(namespaced=True) if (rtype.group, rtype.kind) not in SKIPPED_KINDS]
     progress(f"listing {len(types)} resource types in {len(selection.selected)} namespaces")
-    raw: list[Obj] = []
-    for listed in list_many(api, [(rtype, namespace) for namespace in selection.selected for rtype in types]):
-        if listed.error is not None:
-            collection.results.append(ItemResult(item=f"{listed.rtype} in {listed.namespace}", status="warning", message=str(listed.error)))
-            continue
-        raw.extend(listed.objects)
+    wide = len(selection.selected) >= WIDE_LIST_MIN_NAMESPACES and 3 * len(selection.selected) >= len(labels)
+    raw = _list_namespaced(api, types, selection.selected, collection, wide=wide)
     raw.extend(_namespace_objects(api, discovery, selection.selected))
     raw.extend(cluster_dependencies(api, discovery, raw, plan))
     for obj in raw:
         _keep(collection, plan, obj)
     progress(f"collected {len(collection.objects)} objects")
     return collection
+
+
+def _list_namespaced(api: ApiClient, types: list[ResourceType], namespaces: list[str], collection: Collection, *,
+                     wide: bool) -> list[Obj]:
+    """Every object of `types` in `namespaces`. One list per type and namespace costs a request
+    each (31 types x 50 namespaces: 1,550 requests, 11 s here); when the plan selects many
+    namespaces and a good part of the cluster's, one list per type across all namespaces is
+    much cheaper (3 s), even though it reads the other namespaces' objects too. A type that may
+    not be listed cluster-wide is listed namespace by namespace."""
+    selected = set(namespaces)
+    requests = [(rtype, None) for rtype in types] if wide else [(rtype, ns) for ns in namespaces for rtype in types]
+    raw: list[Obj] = []
+    narrow: list[ResourceType] = []
+    for listed in list_many(api, requests):
+        if listed.error is not None and listed.namespace is None and listed.error.status == 403:
+            narrow.append(listed.rtype)
+        elif listed.error is not None:
+            where = listed.namespace or "all namespaces"
+            collection.results.append(ItemResult(item=f"{listed.rtype} in {where}", status="warning", message=str(listed.error)))
+        else:
+            raw.extend(obj for obj in listed.objects if not wide or obj["metadata"].get("namespace") in selected)
+    if narrow:
+        raw.extend(_list_namespaced(api, narrow, namespaces, collection, wide=False))
+    return raw
 
 
 def _keep(collection: Collection, plan: Plan, obj: Obj) -> None:
@@ -86,9 +110,8 @@ def cluster_dependencies(api: ApiClient, discovery: Discovery, objects: list[Obj
     """The cluster-scoped objects the namespaced ones need (when the plan asks for them)."""
     if plan.spec.resources.include_cluster_resources is False:
         return []
-    found: list[Obj] = []
-    found += _crds_of(api, discovery, objects)
-    found += _all_of_kind(api, discovery, "datasciencecluster.opendatahub.io", "DataScienceCluster")
+    found: list[Obj] = _all_of_kind(api, discovery, "datasciencecluster.opendatahub.io", "DataScienceCluster")
+    found += _crds_of(api, discovery, objects + found)
     claims = [obj for obj in objects if obj.get("kind") == "PersistentVolumeClaim" and obj["apiVersion"] == "v1"]
     volume_names = {(claim.get("spec") or {}).get("volumeName") for claim in claims} - {None}
     class_names = {(claim.get("spec") or {}).get("storageClassName") for claim in claims} - {None}
