@@ -284,6 +284,13 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
     for number in range(1, args.repeat + 1):
         shift = (number - 1) % max(1, len(names))
         one_round(args, run_dir, names[shift:] + names[:shift], number, results)
+    summarize(results)
+    results["run_dir"] = str(run_dir)
+    return results
+
+
+def summarize(results: dict[str, object]) -> None:
+    """Medians over the rounds of each tool, mlark's ratios, the targets' verdicts (in place)."""
     tool_results: dict[str, dict[str, object]] = results["tools"]  # type: ignore[assignment]
     for entry in tool_results.values():
         rounds = entry.get("rounds") or []
@@ -292,6 +299,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
             entry["error"] = errors[0]
         for metric in SUMMARY_METRICS:
             values = [r[metric] for r in rounds if isinstance(r.get(metric), (int, float))]
+            entry.pop(metric, None)
+            entry.pop(metric + "_range", None)
             if values and len(values) == len(rounds):
                 entry[metric] = statistics.median(values)
                 if len(values) > 1:
@@ -301,8 +310,6 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
     results["load_average_1min"] = {"min": min(loads), "max": max(loads)} if loads else None
     results["ratios"] = ratios(tool_results)
     results["targets"] = targets(tool_results)
-    results["run_dir"] = str(run_dir)
-    return results
 
 
 SUMMARY_METRICS = ["backup_mbps", "backup_cpu_seconds", "incremental_seconds", "restore_mbps", "restore_cpu_seconds",
@@ -322,15 +329,24 @@ METRICS = [
 
 
 def ratios(tool_results: dict[str, dict[str, object]]) -> dict[str, dict[str, float]]:
-    """metric -> peer -> mlark value / peer value."""
-    mlark = tool_results.get("mlark", {})
+    """metric -> peer -> median over the rounds of (mlark's value / the peer's value in the same round).
+
+    Pairing by round matters on a shared machine: both figures of a pair were taken minutes
+    apart, under about the same load, while the load moves a lot between rounds.
+    """
+    mlark_rounds = tool_results.get("mlark", {}).get("rounds") or []
     out: dict[str, dict[str, float]] = {}
     for metric, _, _ in METRICS:
-        if not isinstance(mlark.get(metric), (int, float)):
-            continue
         for peer, entry in tool_results.items():
-            if peer != "mlark" and isinstance(entry.get(metric), (int, float)) and entry[metric]:
-                out.setdefault(metric, {})[peer] = round(mlark[metric] / entry[metric], 3)  # type: ignore[operator]
+            if peer == "mlark":
+                continue
+            pairs = []
+            for ours, theirs in zip(mlark_rounds, entry.get("rounds") or []):  # type: ignore[arg-type]
+                a, b = ours.get(metric), theirs.get(metric)
+                if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b:
+                    pairs.append(a / b)
+            if pairs:
+                out.setdefault(metric, {})[peer] = round(statistics.median(pairs), 3)
     return out
 
 
