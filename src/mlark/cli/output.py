@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -12,10 +13,13 @@ import typer
 import yaml
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-console = Console()
-error_console = Console(stderr=True)
+# Piped output is not cut to 80 columns: tables stay readable in logs and CI (COLUMNS still wins).
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(width=_WIDTH)
+error_console = Console(stderr=True, width=_WIDTH)
 
 
 class OutputFormat(str, enum.Enum):
@@ -62,5 +66,6 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear error line and return the Exit to raise."""
-    error_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    # The message is text, never markup: names like `[/NAME,...]` or `[default]` must print as they are.
+    error_console.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
     return typer.Exit(code)
