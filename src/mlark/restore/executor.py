@@ -3,18 +3,24 @@
 The planner decided what and in which order; this module only talks to the cluster and the
 repository. A failed step is recorded and the restore goes on (PartiallyFailed), except where a
 later step could only make things worse (a database load into a database that was not created).
+
+Consecutive creates of one kind (all Secrets of the config phase, all custom resources of a
+kind) are sent on a bounded pool of threads: no plugin records a dependency between two objects
+of the same kind, and an object whose owner is in the same run starts a new run, so its owner's
+uid is known when it is created. Results are recorded in plan order all the same.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from kubernetes.client import ApiClient
 
-from mlark.kube.apply import Action, create, crd_established, pvc_bound, wait_for
+from mlark.kube.apply import Action, ApplyResult, create, crd_established, pvc_bound, wait_for
 from mlark.kube.errors import KubeError
 from mlark.kube.rest import request
 from mlark.repo import Repository
@@ -30,6 +36,7 @@ from mlark.volumedata import transfer
 
 Progress = Callable[[str], None]
 Key = tuple[str, str, str | None, str]
+CREATE_WORKERS = 8  # concurrent creates of one run; the API server, not mlark, is the limit beyond
 
 
 def _key(ref: ObjectRef) -> Key:
@@ -51,9 +58,9 @@ class Executor:
             self.result.phases.append(record)
             if phase.steps:
                 self.progress(f"{phase.name.value}: {len(phase.steps)} steps")
-            for step in phase.steps:
-                if not self._step(step):
-                    record.failed += 1
+            for run in _runs(phase.steps):
+                outcomes = self._creates(run) if len(run) > 1 else [self._step(run[0])]
+                record.failed += outcomes.count(False)
             record.finished = _now()
         self.result.conclude(_now())
         return self.result
@@ -68,6 +75,16 @@ class Executor:
     # -- objects ----------------------------------------------------------------------------------
 
     def _create(self, step: CreateObject) -> bool:
+        return self._record(step, *self._apply(step))
+
+    def _creates(self, steps: list[CreateObject]) -> list[bool]:
+        """One run of creates on a pool of threads; recorded in plan order."""
+        with ThreadPoolExecutor(max_workers=min(CREATE_WORKERS, len(steps))) as pool:
+            applied = list(pool.map(self._apply, steps))
+        return [self._record(step, *result) for step, result in zip(steps, applied)]
+
+    def _apply(self, step: CreateObject) -> tuple[ApplyResult | KubeError, float]:
+        """The API call of one create (safe on any thread: it only reads the owners' uids)."""
         started = time.monotonic()
         body = dict(step.object)
         metadata = dict(body.get("metadata") or {})
@@ -76,18 +93,23 @@ class Executor:
             metadata["ownerReferences"] = owners
         body["metadata"] = metadata
         try:
-            applied = create(self.api, body, step.policy.value)
+            return create(self.api, body, step.policy.value), time.monotonic() - started
+        except KubeError as error:
+            return error, time.monotonic() - started
+
+    def _record(self, step: CreateObject, applied: ApplyResult | KubeError, seconds: float) -> bool:
+        if isinstance(applied, KubeError):
+            outcome, reason = Outcome.failed, str(applied)
+        else:
             outcome = {Action.created: Outcome.created, Action.updated: Outcome.updated,
                        Action.skipped: Outcome.skipped, Action.failed: Outcome.failed}[applied.action]
             reason = applied.reason
             if applied.object is not None:
                 self.uids[_key(step.ref)] = str((applied.object.get("metadata") or {}).get("uid", ""))
-        except KubeError as error:
-            outcome, reason = Outcome.failed, str(error)
         if outcome is Outcome.created:
             self.created.add(_key(step.ref))
         self.result.objects.append(ObjectResult(ref=step.ref, source=step.source, outcome=outcome, reason=reason,
-                                                seconds=round(time.monotonic() - started, 3)))
+                                                seconds=round(seconds, 3)))
         return outcome is not Outcome.failed
 
     def _owner_references(self, owners: list[OwnerLink]) -> list[dict[str, Any]]:
@@ -179,6 +201,26 @@ class Executor:
         if outcome is Outcome.failed:
             self.progress(f"failed: {kind} {subject}: {reason}")
         return outcome is not Outcome.failed
+
+
+def _runs(steps: list[Any]) -> Iterator[list[Any]]:
+    """The steps in runs that may go at once: consecutive creates of one kind, none owned by
+    another of the run; every other step is a run of its own."""
+    run: list[CreateObject] = []
+    in_run: set[Key] = set()
+    for step in steps:
+        if (isinstance(step, CreateObject) and run and (step.ref.group, step.ref.kind) == (run[0].ref.group, run[0].ref.kind)
+                and not any(_key(link.owner) in in_run for link in step.owners)):
+            run.append(step)
+            in_run.add(_key(step.ref))
+            continue
+        if run:
+            yield run
+        run, in_run = ([step], {_key(step.ref)}) if isinstance(step, CreateObject) else ([], set())
+        if not run:
+            yield [step]
+    if run:
+        yield run
 
 
 def _phase_bound(obj: dict[str, Any] | None) -> bool:
