@@ -22,8 +22,11 @@ class ArtifactStores:
     def __init__(self, objects: list[Obj]) -> None:
         self.locations: dict[tuple[str | None, str], tuple[ArtifactLocation, dict[str, str]]] = {}
         secrets = {ObjectRef.of(o): o for o in objects if o.get("kind") == "Secret"}
+        by_namespace: dict[str | None, dict[str, Obj]] = {}
+        for ref, secret in secrets.items():
+            by_namespace.setdefault(ref.namespace, {})[ref.name] = secret
         for obj in objects:
-            namespace_secrets = {ref.name: secret for ref, secret in secrets.items() if ref.namespace == obj["metadata"].get("namespace")}
+            namespace_secrets = by_namespace.get(obj["metadata"].get("namespace"), {})
             if obj.get("kind") == "InferenceService":
                 found = kserve.artifact_locations(obj, namespace_secrets)
             elif obj.get("kind") == "DataSciencePipelinesApplication":
