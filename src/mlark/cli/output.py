@@ -56,7 +56,7 @@ def emit_machine(value: Any, output: OutputFormat) -> bool:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=title, show_edge=False, header_style="bold")
+    table = Table(title=title, show_edge=False, header_style="bold", show_header=any(columns))
     for column in columns:
         table.add_column(column)
     for row in rows:
