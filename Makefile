@@ -27,3 +27,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 env-down:
 	$(VENV)/bin/mlark dev env down
+
+# Repository benchmark (issue 5): mlark vs restic, borg, kopia; BENCH_ARGS e.g. "--size 256M" or "--repeat 3".
+bench-repo: install
+	bash scripts/install-bench-tools.sh
+	$(VENV)/bin/python -m bench.repo.run $(BENCH_ARGS)
