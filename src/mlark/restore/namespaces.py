@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from typing import Any
 
@@ -26,12 +27,7 @@ _NS_LABEL = "kubernetes.io/metadata.name"
 class NamespaceRewriter:
     def __init__(self, mapping: dict[str, str]) -> None:
         self.mapping = {source: target for source, target in mapping.items() if source != target}
-        names = "|".join(re.escape(name) for name in sorted(self.mapping, key=len, reverse=True))
-        # One alternation, replaced through the mapping, so a->b, b->c never chains.
-        self._pattern = re.compile(
-            rf"(?:(?<=\.)(?P<svc>{names})(?=\.svc\b))|(?:(?<=/notebook/)(?P<nb>{names})(?=/))"
-            rf"|(?:(?<=--namespace=)(?P<arg>{names})\b)"
-        ) if self.mapping else None
+        self._pattern = _pattern(frozenset(self.mapping)) if self.mapping else None
         self.rewrites: list[str] = []
 
     def _note(self, path: str, old: Any, new: Any) -> None:
@@ -88,6 +84,17 @@ class NamespaceRewriter:
             new = self.text(text, f"{path}.{key}")
             rewritten[key] = base64.b64encode(new.encode()).decode() if new != text else encoded
         return rewritten
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(names: frozenset[str]) -> re.Pattern[str]:
+    """One alternation of the mapped names, replaced through the mapping, so a->b, b->c never
+    chains (built once per mapping: a restore rewrites thousands of objects with the same one)."""
+    alternation = "|".join(re.escape(name) for name in sorted(names, key=lambda name: (-len(name), name)))
+    return re.compile(
+        rf"(?:(?<=\.)(?P<svc>{alternation})(?=\.svc\b))|(?:(?<=/notebook/)(?P<nb>{alternation})(?=/))"
+        rf"|(?:(?<=--namespace=)(?P<arg>{alternation})\b)"
+    )
 
 
 def map_namespaces(obj: Obj, mapping: dict[str, str]) -> tuple[Obj, list[str]]:
