@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
 
-.PHONY: demo test install system-deps python-deps bench-repo env-down
+.PHONY: demo test install system-deps python-deps bench-repo bench-objects env-down
 
 demo: install
 	$(VENV)/bin/mlark dev env up
@@ -24,6 +24,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
+
+# Capture and restore of 10,000 objects on the local primary cluster (started if needed).
+bench-objects: install
+	$(VENV)/bin/mlark dev env up -c primary
+	$(VENV)/bin/python -m bench.objects.run
 
 env-down:
 	$(VENV)/bin/mlark dev env down

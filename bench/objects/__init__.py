@@ -1,0 +1,1 @@
+"""Capture and restore of many Kubernetes objects (issue 3's benchmark)."""
