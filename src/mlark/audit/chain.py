@@ -45,7 +45,11 @@ class AuditLog:
         self.directory = Path(directory) if directory is not None else default_audit_dir()
 
     def append(self, entry_type: str, payload: BaseModel | dict[str, Any]) -> AuditEntry:
-        """Write a new entry (and its report) chained to the last one; return it with its hash."""
+        """Write a new entry (and its report) chained to the last one; return it with its hash.
+
+        A "drill" payload must be a DrillRecord (or its dump): its report is rendered from it, and a
+        payload that is not one is refused (pydantic.ValidationError) before anything is written.
+        """
         plain = _plain(payload)
         self.directory.mkdir(parents=True, exist_ok=True)
         with directory_lock(self.directory):
