@@ -29,6 +29,7 @@ from mlark.audit.integrity import verify_log
 from mlark.audit.models import AuditEntry, AuditVerification, utc_now
 from mlark.audit.report import render
 
+
 def _plain(payload: BaseModel | dict[str, Any]) -> dict[str, Any]:
     # A JSON round trip: what we hash is exactly what a reader will parse back (tuples become lists ...).
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else to_jsonable_python(payload)
@@ -72,7 +73,10 @@ class AuditLog:
         HEAD wins over a shorter list of files on purpose: after a deleted tail the next entry keeps the
         sequence gap and the dangling link, so the deletion stays detectable.
         """
-        head = read_head(self.directory)
+        try:
+            head = read_head(self.directory)
+        except AuditError:
+            head = None  # a damaged HEAD must not stop a drill from being recorded; verify reports it
         files = entry_files(self.directory)
         if files and (head is None or int(ENTRY_NAME.match(files[-1].name).group(1)) > head.sequence):  # type: ignore[union-attr]
             _, last = read_entry(files[-1])
