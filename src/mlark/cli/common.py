@@ -9,20 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import typer
-from kubernetes.client import ApiClient
 
 from mlark.cli.output import fail
-from mlark.dev.process import DevEnvironmentError
-from mlark.kube.client import api_client
-from mlark.kube.errors import KubeError
-from mlark.plan.loader import PlanError
-from mlark.repo.backend import S3Credentials, open_backend
 from mlark.repo.errors import RepoError, UsageError
-from mlark.repo.repository import Repository
-from mlark.restore.planner import PlanError as RestorePlanError
-from mlark.restore.records import RecordNotFound
-from mlark.restorepoint.store import RestorePointNotFound
+
+if TYPE_CHECKING:  # imported where used: each costs start-up time every command would pay
+    from kubernetes.client import ApiClient
+
+    from mlark.repo.backend import S3Credentials
+    from mlark.repo.repository import Repository
 
 REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
                     help="Repository: a local path or s3:http://HOST:PORT/BUCKET/PREFIX.")
@@ -40,14 +38,31 @@ def errors() -> Iterator[None]:
         yield
     except RepoError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    except (PlanError, RestorePointNotFound, RecordNotFound, RestorePlanError) as exc:
-        raise fail(str(exc), 2) from None
-    except KubeError as exc:
-        raise fail(str(exc), 20) from None
-    except DevEnvironmentError as exc:
-        raise fail(str(exc), 1) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code is None:
+            raise
+        raise fail(str(exc), code) from None
+
+
+def _exit_code(error: Exception) -> int | None:
+    """The exit code of an expected failure, None for a bug (which keeps its traceback)."""
+    from mlark.dev.process import DevEnvironmentError
+    from mlark.kube.errors import KubeError
+    from mlark.plan.loader import PlanError
+    from mlark.restore.planner import PlanError as RestorePlanError
+    from mlark.restore.records import RecordNotFound
+    from mlark.restorepoint.store import RestorePointNotFound
+
+    if isinstance(error, (PlanError, RestorePointNotFound, RecordNotFound, RestorePlanError)):
+        return 2
+    if isinstance(error, KubeError):
+        return 20
+    if isinstance(error, DevEnvironmentError):
+        return 1
+    return None
 
 
 def password(password_file: Path | None, *, confirm: bool = False, env: str = "MLARK_PASSWORD") -> str:
@@ -68,6 +83,9 @@ def password(password_file: Path | None, *, confirm: bool = False, env: str = "M
 
 def open_repository(repo: str, password_file: Path | None, creds: S3Credentials | None = None,
                     password_env: str = "MLARK_PASSWORD") -> Repository:
+    from mlark.repo.backend import S3Credentials, open_backend
+    from mlark.repo.repository import Repository
+
     if not repo:
         raise UsageError("no repository: give --repo, set MLARK_REPOSITORY, or name a target in the plan")
     backend = open_backend(repo, creds or S3Credentials())
@@ -75,6 +93,8 @@ def open_repository(repo: str, password_file: Path | None, creds: S3Credentials 
 
 
 def cluster(kubeconfig: Path | None, context: str | None) -> ApiClient:
+    from mlark.kube.client import api_client
+
     return api_client(kubeconfig, context)
 
 

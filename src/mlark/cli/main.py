@@ -1,26 +1,28 @@
-"""The `mlark` command: subcommands are registered here and live in their own modules."""
+"""The `mlark` command. Each sub-command lives in its own module, imported only when used:
+`mlark repo ...` must not pay for the Kubernetes client, nor `mlark --version` for anything."""
 
 from __future__ import annotations
+
+import importlib
+import sys
 
 import typer
 
 from mlark import __version__
-from mlark.cli import backup, dev, plan, repo, restore
 
-app = typer.Typer(
-    name="mlark",
-    help=(
-        "Back up, restore and prove the recovery of AI/ML platforms on Kubernetes as one unit.\n\n"
-        "Start with `mlark dev env up` for a local environment, or `mlark repo --help` for the repository."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+# name -> (module holding a typer app named `app`, one-line help shown by `mlark --help`)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("mlark.cli.plan", "Plans as code: what to protect, where to, how often, how fast it must come back."),
+    "backup": ("mlark.cli.backup", "Restore points: one consistent capture of everything a plan selects."),
+    "restore": ("mlark.cli.restore", "Restore: bring a restore point back, whole or in part, here or on another cluster."),
+    "repo": ("mlark.cli.repo", "Work with a repository of restore points (deduplicated, compressed, encrypted)."),
+    "dev": ("mlark.cli.dev", "Local development environment: Kubernetes, S3, databases, model server, scenario."),
+}
+HELP = (
+    "Back up, restore and prove the recovery of AI/ML platforms on Kubernetes as one unit.\n\n"
+    "Start with `mlark dev env up` for a local environment, `mlark plan validate` for a plan, "
+    "`mlark backup create --plan PLAN` and `mlark restore create --from-backup latest`."
 )
-app.add_typer(plan.app, name="plan")
-app.add_typer(backup.app, name="backup")
-app.add_typer(restore.app, name="restore")
-app.add_typer(repo.app, name="repo")
-app.add_typer(dev.app, name="dev")
 
 
 def _version(value: bool) -> None:
@@ -29,12 +31,25 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-) -> None:
-    """mlark: one recoverable unit for your ML platform."""
+def build(selected: str | None) -> typer.Typer:
+    """The command tree; only `selected` (if any) is imported for real, the others are stubs
+    that carry their help line."""
+    app = typer.Typer(name="mlark", help=HELP, no_args_is_help=True, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+        """mlark: one recoverable unit for your ML platform."""
+
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub = importlib.import_module(module).app if name == selected else typer.Typer(help=help_text)
+        app.add_typer(sub, name=name, help=help_text)
+    return app
+
+
+def _selected(argv: list[str]) -> str | None:
+    return argv[0] if argv and argv[0] in SUBCOMMANDS else None
 
 
 def run() -> None:
-    app()
+    build(_selected(sys.argv[1:]))()
