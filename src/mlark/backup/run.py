@@ -52,7 +52,7 @@ def create_backup(api: ApiClient, plan: Plan, repo: Repository, *, progress: Pro
     captures = plan_data(api, plan, objects, recorder)
     metadata: dict[str, Any] = {}
     streams += captures.streams
-    streams.append(StreamSource(MANIFEST_STREAM, _finish(api, plan, manifest, captures, recorder, metadata, started, progress)))
+    streams.append(StreamSource(MANIFEST_STREAM, _finish(api, plan, objects, manifest, captures, recorder, metadata, started, progress)))
     progress(f"capturing {len(captures.streams)} data streams")
     options = BackupOptions(tags=[RESTORE_POINT_TAG, plan_tag(plan.name)], host=f"plan/{plan.name}", metadata=metadata)
     try:
@@ -81,11 +81,14 @@ def _object_streams(manifest: RestorePoint, objects: list[Obj]) -> list[StreamSo
     return streams
 
 
-def _finish(api: ApiClient, plan: Plan, manifest: RestorePoint, captures: DataCaptures, recorder: Recorder,
-            metadata: dict[str, Any], started: float, progress: Progress) -> Iterator[bytes]:
+def _finish(api: ApiClient, plan: Plan, objects: list[Obj], manifest: RestorePoint, captures: DataCaptures,
+            recorder: Recorder, metadata: dict[str, Any], started: float, progress: Progress) -> Iterator[bytes]:
     """The manifest stream, produced last: by then every data stream has been read."""
-    run_hooks_safely(api, plan, recorder)
     manifest.volumes, manifest.databases, manifest.artifacts = captures.volumes, captures.databases, captures.artifacts
+    # Still quiesced: what the fingerprints see is what the captures hold.
+    progress("taking fingerprints")
+    _fingerprint(api, plan, objects, manifest, recorder)
+    run_hooks_safely(api, plan, recorder)
     manifest.consistency_window.start, manifest.consistency_window.end = recorder.first_capture, recorder.last_capture
     manifest.results = recorder.results
     failed = [result for result in recorder.results if result.status == "failed"]
@@ -99,6 +102,24 @@ def _finish(api: ApiClient, plan: Plan, manifest: RestorePoint, captures: DataCa
     ).model_dump(mode="json")
     progress(f"restore point {manifest.phase.value}: {len(failed)} failed, {len(manifest.warnings)} warnings")
     yield manifest.model_dump_json().encode()
+
+
+def _fingerprint(api: ApiClient, plan: Plan, objects: list[Obj], manifest: RestorePoint, recorder: Recorder) -> None:
+    from mlark.verify.consistency import check_consistency
+    from mlark.verify.take import take_fingerprints
+
+    fingerprints = take_fingerprints(api, objects, manifest, plan.spec.verification)
+    consistency = check_consistency(api, objects, manifest, fingerprints=fingerprints)
+    manifest.fingerprints = {
+        "taken": [fingerprint.model_dump(mode="json") for fingerprint in fingerprints],
+        "consistency": [check.model_dump(mode="json") for check in consistency],
+    }
+    for fingerprint in fingerprints:
+        if fingerprint.error is not None:
+            recorder.results.append(ItemResult(item=f"fingerprint {fingerprint.name}", status="warning", message=fingerprint.error))
+    for check in consistency:
+        if not check.passed:  # at backup time a broken link is a warning: the backup still has value
+            recorder.results.append(ItemResult(item=f"consistency {check.name}", status="warning", message=check.message))
 
 
 def run_hooks_safely(api: ApiClient, plan: Plan, recorder: Recorder) -> None:

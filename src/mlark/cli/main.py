@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("mlark.cli.plan", "Plans as code: what to protect, where to, how often, how fast it must come back."),
     "backup": ("mlark.cli.backup", "Restore points: one consistent capture of everything a plan selects."),
     "restore": ("mlark.cli.restore", "Restore: bring a restore point back, whole or in part, here or on another cluster."),
+    "drill": ("mlark.cli.drill", "Recovery drills: restore into a sandbox, verify, measure RTO/RPO, record for the auditor."),
+    "audit": ("mlark.cli.audit", "The audit trail of drills: hash-chained records anyone can verify."),
     "repo": ("mlark.cli.repo", "Work with a repository of restore points (deduplicated, compressed, encrypted)."),
     "dev": ("mlark.cli.dev", "Local development environment: Kubernetes, S3, databases, model server, scenario."),
 }

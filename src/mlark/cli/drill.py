@@ -1,0 +1,81 @@
+"""`mlark drill ...`: run a recovery drill, and read the history of drills (`list`, `describe`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlark.cli.audit import AUDIT_DIR, audit_log
+from mlark.cli.backup import _repository
+from mlark.cli.common import CONTEXT, KUBECONFIG, PASSWORD_FILE, REPO, cluster, errors
+from mlark.cli.drill_history import app
+from mlark.cli.output import OUTPUT_OPTION, OutputFormat, console, emit_machine, fail, print_table
+from mlark.cli.restore import USAGE_EXIT, _exclusion, _pairs
+
+FAILED_EXIT = 11
+PLAN_OPTION = typer.Option(..., "--plan", "-p", help="The plan whose latest (or named) restore point is drilled.")
+
+
+@app.command("run")
+def run(
+    plan_file: Path = PLAN_OPTION,
+    reference: str = typer.Option("latest", "--from-backup", "-b", help="Restore point to drill (default: the plan's latest)."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, kubeconfig: Path | None = KUBECONFIG,
+    context: str | None = CONTEXT,
+    sandbox_suffix: str = typer.Option("-drill", "--sandbox-suffix", help="Sandbox namespace = source + suffix; '' on a dedicated drill cluster."),
+    storage_class_mapping: list[str] = typer.Option([], "--storage-class-mapping", help="CAPTURED=TARGET (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Leave out NS:Kind.group/NAME,NAME (repeatable)."),
+    without_operators: bool = typer.Option(False, "--without-operators", help="The target runs no operator for the captured custom resources."),
+    readiness_timeout: float = typer.Option(300.0, "--readiness-timeout", help="Seconds to wait for inference readiness."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the sandbox for inspection (no teardown)."),
+    audit_dir: Path | None = AUDIT_DIR,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Restore a restore point into a sandbox, wait until inference-ready, verify every
+    fingerprint, measure RTO and RPO against the plan's objectives, tear down, and append a
+    hash-chained audit record. Schedule it (cron, a Kubernetes CronJob) to prove recovery
+    without a human.
+
+    Exit codes: 0 passed, 11 failed (the causes are printed and recorded), 2 bad options.
+    """
+    from mlark.drill.run import DrillRefused, DrillSettings, run_drill
+    from mlark.plan.loader import load_plan
+    from mlark.restore.options import RestoreOptions
+
+    try:
+        options = RestoreOptions(restore_point=reference, storage_class_mapping=_pairs(storage_class_mapping, "--storage-class-mapping"),
+                                 exclude=[_exclusion(item) for item in exclude])
+    except ValueError as error:
+        raise fail(f"invalid drill options: {error}", USAGE_EXIT) from None
+    settings = DrillSettings(reference=reference, sandbox_suffix=sandbox_suffix, restore=options, without_operators=without_operators,
+                             readiness_timeout=readiness_timeout, keep=keep, context=context or "")
+    with errors():
+        plan = load_plan(plan_file)
+        api = cluster(kubeconfig, context)
+        repository = _repository(repo, password_file, plan_file, None, kubeconfig, context)
+        try:
+            with console.status(f"drill of plan {plan.name}") as status:
+                record, entry_hash = run_drill(api, repository, plan, settings, audit_log(audit_dir),
+                                               progress=lambda message: status.update(message))
+        except DrillRefused as refused:
+            raise fail(str(refused), USAGE_EXIT) from None
+    if not emit_machine({"audit_entry": entry_hash, **record.model_dump(mode="json")}, output):
+        _print(record, entry_hash)
+    if record.outcome.value != "passed":
+        raise typer.Exit(FAILED_EXIT)
+
+
+def _print(record, entry_hash: str) -> None:  # type: ignore[no-untyped-def]
+    objective = record.objectives
+    print_table(None, ["", ""], [
+        ("drill", record.id), ("outcome", record.outcome.value.upper()), ("restore point", record.restore_point.id[:12]),
+        ("RTO", f"{record.rto_seconds:.1f} s" if record.rto_seconds is not None else "not reached")
+        + (f" (objective {objective.rto_seconds:.0f} s)" if objective.rto_seconds else ""),
+        ("RPO", f"{record.rpo_seconds:.0f} s" + (f" (objective {objective.rpo_seconds:.0f} s)" if objective.rpo_seconds else "")),
+        ("audit entry", entry_hash),
+    ])
+    print_table("checks", ["check", "kind", "result", "message"],
+                [(c.name, c.kind, "pass" if c.passed else "FAIL", c.message) for c in record.checks])
+    for cause in record.causes:
+        console.print(f"[red]cause[/red]: {cause}", highlight=False)
