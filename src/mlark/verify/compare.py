@@ -124,7 +124,8 @@ def describe(fingerprint: Fingerprint) -> str:
     """A few words on what a fingerprint covers, for the passing message."""
     data = fingerprint.data
     if fingerprint.kind == "files":
-        return f"{len(data.get('files', {}))} files, {data.get('bytes', 0)} bytes"
+        files = data.get("files", {})
+        return f"{len(files)} files, {sum(int(f.get('size', 0)) for f in files.values())} bytes"
     if fingerprint.kind == "database":
         tables = data.get("tables", {})
         return f"{len(tables)} tables, {sum(int(t.get('rows', 0)) for t in tables.values())} rows"

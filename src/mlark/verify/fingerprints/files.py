@@ -42,7 +42,7 @@ def measure(context: Context, fingerprint: Fingerprint) -> dict[str, Any]:
         raise FingerprintError(f"listing the files of PVC {namespace}/{claim} failed: "
                                f"{result.stderr.decode('utf-8', 'replace').strip()[-400:] or result.message}")
     files = parse_manifest(result.stdout, ALWAYS_EXCLUDED + list(fingerprint.subject.get("exclude") or []))
-    return {"files": files, "bytes": sum(entry["size"] for entry in files.values())}
+    return {"files": files}  # no totals: a diff names the file that changed, not a sum
 
 
 def parse_manifest(output: bytes, exclude: list[str]) -> dict[str, dict[str, Any]]:
