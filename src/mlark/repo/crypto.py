@@ -59,6 +59,11 @@ class Sealer:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
+    def seal_parts(self, plaintext: bytes | memoryview, aad: bytes | None = None) -> tuple[bytes, bytes]:
+        """seal() as (nonce, ciphertext with tag), so a caller gathering blobs need not concatenate them."""
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce, self._aead.encrypt(nonce, plaintext, aad)
+
     def open(self, sealed: bytes, aad: bytes | None = None, what: str = "data") -> bytes:
         if len(sealed) < OVERHEAD:
             raise DamagedData(f"{what} is truncated ({len(sealed)} bytes)")

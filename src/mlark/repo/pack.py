@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import struct
 
+import blake3
+
 from mlark.repo.backend.base import Backend, Kind
-from mlark.repo.crypto import Sealer, storage_id
+from mlark.repo.crypto import Sealer
 from mlark.repo.errors import DamagedData
 from mlark.repo.models import BlobEntry, BlobType, PackHeader
 
@@ -20,7 +22,11 @@ _TAIL_GUESS = 64 * 1024
 
 
 class PackBuilder:
-    """Collects sealed blobs of one type until the pack is big enough to write."""
+    """Collects sealed blobs of one type until the pack is big enough to write.
+
+    A sealed blob is kept as its parts (nonce, ciphertext): the pack is never
+    concatenated in memory, but written part by part (see save_parts).
+    """
 
     def __init__(self, blob_type: BlobType) -> None:
         self.blob_type = blob_type
@@ -28,20 +34,34 @@ class PackBuilder:
         self.entries: list[BlobEntry] = []
         self.size = 0
 
-    def add(self, blob_id: str, sealed: bytes, raw_length: int, compressed: bool) -> None:
+    def add(self, blob_id: str, sealed: bytes | tuple[bytes, ...], raw_length: int, compressed: bool) -> None:
+        parts = (sealed,) if isinstance(sealed, bytes) else sealed
+        length = sum(len(part) for part in parts)
         self.entries.append(BlobEntry(
-            id=blob_id, type=self.blob_type, offset=self.size, length=len(sealed),
+            id=blob_id, type=self.blob_type, offset=self.size, length=length,
             raw_length=raw_length, compressed=compressed,
         ))
-        self.parts.append(sealed)
-        self.size += len(sealed)
+        self.parts.extend(parts)
+        self.size += length
 
-    def finish(self, sealer: Sealer) -> tuple[str, bytes]:
-        """The pack's storage ID and bytes."""
+    def finish(self, sealer: Sealer) -> tuple[str, list[bytes]]:
+        """The pack's storage ID and its bytes, as parts to write one after another."""
         header = sealer.seal(PackHeader(blobs=self.entries).model_dump_json().encode(), HEADER_AAD)
-        data = b"".join([*self.parts, header, _LEN.pack(len(header))])
+        parts = [*self.parts, header, _LEN.pack(len(header))]
         self.parts = []
-        return storage_id(data), data
+        hasher = blake3.blake3()
+        for part in parts:
+            hasher.update(part)
+        return hasher.hexdigest(), parts
+
+
+def save_parts(backend: Backend, kind: Kind, name: str, parts: list[bytes]) -> None:
+    """Store an object given as parts: written without joining them where the backend can."""
+    direct = getattr(backend, "save_parts", None)
+    if direct is not None:
+        direct(kind, name, parts)
+    else:
+        backend.save(kind, name, b"".join(parts))
 
 
 def parse_header(tail: bytes, pack_size: int, sealer: Sealer, pack_id: str) -> PackHeader | int:

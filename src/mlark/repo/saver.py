@@ -14,7 +14,7 @@ from mlark.repo.backend.base import Kind
 from mlark.repo.compress import compress
 from mlark.repo.index import save_index_file
 from mlark.repo.models import BlobType, IndexPack
-from mlark.repo.pack import PackBuilder
+from mlark.repo.pack import PackBuilder, save_parts
 from mlark.repo.repository import Repository
 
 INDEX_EVERY_PACKS = 64
@@ -58,14 +58,14 @@ class BlobSaver:
                 return blob_id, False
             self._accepted.add(blob_id)
         payload, compressed = compress(data, self.level)
-        sealed = self.repo.sealer.seal(payload, bytes.fromhex(blob_id))
+        sealed = self.repo.sealer.seal_parts(payload, bytes.fromhex(blob_id))
         full = None
         with self._lock:
             builder = self._builders.setdefault(blob_type, PackBuilder(blob_type))
             builder.add(blob_id, sealed, len(data), compressed)
             self.stats.blobs_new += 1
             self.stats.bytes_new += len(data)
-            self.stats.bytes_stored += len(sealed)
+            self.stats.bytes_stored += len(sealed[0]) + len(sealed[1])
             if builder.size >= self.repo.config.pack_size:
                 full = self._builders.pop(blob_type)
         if full is not None:
@@ -81,9 +81,10 @@ class BlobSaver:
 
     def _write(self, builder: PackBuilder) -> None:
         try:
-            pack_id, data = builder.finish(self.repo.sealer)
-            self.repo.backend.save(Kind.data, pack_id, data)
-            pack = IndexPack(id=pack_id, size=len(data), blobs=builder.entries)
+            pack_id, parts = builder.finish(self.repo.sealer)
+            size = sum(len(part) for part in parts)
+            save_parts(self.repo.backend, Kind.data, pack_id, parts)
+            pack = IndexPack(id=pack_id, size=size, blobs=builder.entries)
             with self._lock:
                 self._pending.append(pack)
                 self.repo.index.add_pack(pack)
@@ -91,7 +92,7 @@ class BlobSaver:
             if due:
                 self._write_index()
             if self._on_stored:
-                self._on_stored(len(data))
+                self._on_stored(size)
         finally:
             self._slots.release()
 
