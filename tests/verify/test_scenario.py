@@ -165,3 +165,23 @@ def test_consistency_of_the_scenario(kube_primary: ApiClient, captured: Captured
     models = checks["consistency model locations"]
     # The seed's opt-125m InferenceService has no model files; iris and the registry's URI resolve.
     assert not models.passed and len(models.diff) == 1 and "models/opt-125m" in models.message
+
+
+def test_postgres_tables_are_counted_and_checksummed(kube_primary: ApiClient, captured: Captured,
+                                                     baseline: list[Fingerprint]) -> None:
+    """The catalog's PostgreSQL is empty in the scenario: a probe table is made, changed, dropped."""
+    from mlark.dev.scenario.spec import CATALOG_DB
+
+    [catalog] = [f for f in baseline if f.name == "database rhoai-model-registries/model-catalog-postgres"]
+    query(kube_primary, CATALOG_DB, "CREATE TABLE verify_probe (id int, name text); INSERT INTO verify_probe VALUES (2, 'b'), (1, 'a')")
+    try:
+        [before] = captured.take(kube_primary, targets=[catalog])
+        query(kube_primary, CATALOG_DB, "INSERT INTO verify_probe VALUES (3, 'c')")
+        [after] = captured.take(kube_primary, targets=[catalog])
+    finally:
+        query(kube_primary, CATALOG_DB, "DROP TABLE IF EXISTS verify_probe")
+    [table] = [name for name in before.data["tables"] if name.endswith(".public.verify_probe")]
+    assert before.data["tables"][table]["rows"] == 2 and len(before.data["tables"][table]["checksum"]) == 32
+    [result] = verify([before], [after])
+    assert not result.passed and f'~ tables["{table}"].rows: 2 → 3' in result.diff
+    assert verify([catalog], captured.take(kube_primary, targets=[catalog]))[0].passed
