@@ -68,12 +68,12 @@ def run(
 
 def _print(record, entry_hash: str) -> None:  # type: ignore[no-untyped-def]
     objective = record.objectives
+    rto = f"{record.rto_seconds:.1f} s" if record.rto_seconds is not None else "not reached"
+    rto += f" (objective {objective.rto_seconds:.0f} s)" if objective.rto_seconds else ""
+    rpo = f"{record.rpo_seconds:.0f} s" + (f" (objective {objective.rpo_seconds:.0f} s)" if objective.rpo_seconds else "")
     print_table(None, ["", ""], [
         ("drill", record.id), ("outcome", record.outcome.value.upper()), ("restore point", record.restore_point.id[:12]),
-        ("RTO", f"{record.rto_seconds:.1f} s" if record.rto_seconds is not None else "not reached")
-        + (f" (objective {objective.rto_seconds:.0f} s)" if objective.rto_seconds else ""),
-        ("RPO", f"{record.rpo_seconds:.0f} s" + (f" (objective {objective.rpo_seconds:.0f} s)" if objective.rpo_seconds else "")),
-        ("audit entry", entry_hash),
+        ("RTO", rto), ("RPO", rpo), ("audit entry", entry_hash),
     ])
     print_table("checks", ["check", "kind", "result", "message"],
                 [(c.name, c.kind, "pass" if c.passed else "FAIL", c.message) for c in record.checks])

@@ -56,7 +56,8 @@ def run_drill(api: ApiClient, repo: Repository, plan: Plan, settings: DrillSetti
     prepared, objects = prepare(api, repo, snapshot_id, options, reconciled=[] if settings.without_operators else None)
     result = execute(api, repo, prepared, objects, target=settings.context, progress=progress)
     restored_at = time.monotonic()
-    expected = [Fingerprint.model_validate(item) for item in manifest.fingerprints.get("taken", [])]
+    expected = _restored_only([Fingerprint.model_validate(item) for item in manifest.fingerprints.get("taken", [])],
+                              prepared.plan.skipped)
     progress("waiting until the application is inference-ready")
     ready_at = _wait_inference_ready(api, objects, manifest, expected, mapping, settings.readiness_timeout)
     progress("verifying every fingerprint")
@@ -76,6 +77,22 @@ def run_drill(api: ApiClient, repo: Repository, plan: Plan, settings: DrillSetti
     )
     entry = log.append("drill", record)
     return record, entry.hash
+
+
+def _restored_only(fingerprints: list[Fingerprint], skipped: list[Any]) -> list[Fingerprint]:
+    """Fingerprints of what this drill restores: an excluded database or volume is not checked."""
+    left_out = {(item.ref.namespace, item.ref.name) for item in skipped
+                if item.ref.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")}
+
+    def subject_names(fingerprint: Fingerprint) -> set[tuple[str | None, str]]:
+        subject = fingerprint.subject
+        names = {(fingerprint.namespace, str(subject.get(key))) for key in ("claim", "name") if subject.get(key)}
+        workload = subject.get("workload")
+        if isinstance(workload, dict) and workload.get("name"):
+            names.add((fingerprint.namespace, str(workload["name"])))
+        return names
+
+    return [f for f in fingerprints if f.kind not in ("database", "files") or not subject_names(f) & left_out]
 
 
 def _refuse_existing(api: ApiClient, mapping: dict[str, str]) -> None:

@@ -23,10 +23,30 @@ def model_present(s3: S3Endpoint, bucket: str) -> bool:
 
 
 def ensure_bucket_with_model(s3: S3Endpoint, bucket: str) -> None:
-    """Create the bucket and publish the iris model under models/iris/ unless already there."""
+    """Create the bucket and publish the iris model under models/iris/ unless already there,
+    and the generative model's files under models/opt-125m/."""
     ensure_bucket(s3, bucket)
     if not model_present(s3, bucket):
         publish_iris_model(s3, bucket, IRIS_PATH + "/")
+    publish_generative_placeholder(s3, bucket)
+
+
+# The seed preloads facebook/opt-125m; its weights cannot be fetched here (no model hub), so
+# the scenario stores the model's configuration and a marker in its place. The InferenceService
+# then points at real objects (what backup, restore and consistency checks care about); no
+# generative server loads them.
+OPT_PATH = "models/opt-125m"
+OPT_FILES = {
+    "config.json": b'{"architectures": ["OPTForCausalLM"], "model_type": "opt", "hidden_size": 768, '
+                   b'"num_hidden_layers": 12, "num_attention_heads": 12, "vocab_size": 50272, "max_position_embeddings": 2048}\n',
+    "PLACEHOLDER.md": b"Weights of facebook/opt-125m are not downloadable in this environment; this prefix stands in for them.\n",
+}
+
+
+def publish_generative_placeholder(s3: S3Endpoint, bucket: str) -> None:
+    client = s3.client()
+    for name, body in OPT_FILES.items():
+        client.put_object(Bucket=bucket, Key=f"{OPT_PATH}/{name}", Body=body)
 
 
 def _delete_all(client: Any, bucket: str) -> None:
