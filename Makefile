@@ -6,9 +6,7 @@ PYTHON ?= python3
 .PHONY: demo test install system-deps python-deps bench-repo bench-objects env-down
 
 demo: install
-	$(VENV)/bin/mlark dev env up
-	$(VENV)/bin/mlark dev scenario deploy rhoai-demo
-	$(VENV)/bin/mlark dev scenario show rhoai-demo
+	bash scripts/demo.sh
 
 test: install
 	bash scripts/run-tests.sh

@@ -16,10 +16,8 @@ from kubernetes.client import ApiClient
 
 from mlark.dev.scenario.databases import query, wait_ready
 from mlark.dev.scenario.spec import PIPELINES_DB, REGISTRY_DB, DatabaseRef
-from mlark.kube.apply import delete, get
-from mlark.kube.discovery import resource_for
+from mlark.kube.apply import get
 from mlark.kube.exec import exec_capture, exec_feed, sized_stdin
-from mlark.kube.listing import list_objects
 from mlark.kube.portforward import http_request
 from mlark.restore.workloads import running_pods
 
@@ -94,27 +92,6 @@ def specs(api: ApiClient, namespace_map: dict[str, str] | None = None) -> dict[s
         obj = get(api, api_version, kind, name, (namespace_map or {}).get(namespace, namespace))
         found[f"{kind}/{name}"] = obj["spec"] if obj else None
     return found
-
-
-def seed_disaster(api: ApiClient) -> None:
-    """The seed's step 7: workload objects, PVCs and the registry database deleted; namespaces and bucket kept."""
-    demo_kinds = [(a, k) for a, k, ns, _ in SEED_RESOURCES if ns == DEMO] + [("argoproj.io/v1alpha1", "Workflow"), ("apps/v1", "StatefulSet")]
-    for api_version, kind in demo_kinds:
-        for obj in list_objects(api, resource_for(api, api_version, kind), DEMO):
-            delete(api, api_version, kind, obj["metadata"]["name"], DEMO)
-    for claim in list_objects(api, resource_for(api, "v1", "PersistentVolumeClaim"), DEMO):
-        delete(api, "v1", "PersistentVolumeClaim", claim["metadata"]["name"], DEMO)
-    delete(api, "modelregistry.opendatahub.io/v1beta1", "ModelRegistry", "rhoai-registry", REGISTRIES)
-    for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "PersistentVolumeClaim")):
-        delete(api, api_version, kind, "model-registry-db", REGISTRIES)
-    wait_until("the deleted claims and database pods to be gone", lambda: not _leftovers(api), 120)
-
-
-def _leftovers(api: ApiClient) -> list[str]:
-    claims = [c["metadata"]["name"] for c in list_objects(api, resource_for(api, "v1", "PersistentVolumeClaim"), DEMO)]
-    registry = get(api, "v1", "PersistentVolumeClaim", "model-registry-db", REGISTRIES)
-    pods = running_pods(api, REGISTRIES, {"name": "model-registry-db"}) + running_pods(api, DEMO, {"app": "mariadb-dspa"})
-    return claims + (["model-registry-db"] if registry else []) + [p["metadata"]["name"] for p in pods]
 
 
 def wait_until(what: str, check: Any, timeout: float) -> Any:

@@ -9,8 +9,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from mlark.dev.cluster import kubeconfig_path
+from mlark.dev.scenario.disaster import seed_disaster
 from mlark.dev.services.s3 import S3Endpoint
-from tests.e2e.story import MODEL_CATALOG_EXCLUSIONS, Story, iris_classes, seed_disaster, write_plan
+from tests.e2e.story import MODEL_CATALOG_EXCLUSIONS, Story, iris_classes, write_plan
 
 pytestmark = pytest.mark.cluster
 PLAN = Path(__file__).resolve().parents[2] / "examples" / "plans" / "rhoai-demo.yaml"

@@ -11,8 +11,9 @@ import pytest
 from kubernetes.client import ApiClient
 
 from mlark.dev.cluster import kubeconfig_path
-from tests.e2e.story import (DEMO, MODEL_CATALOG_EXCLUSIONS, Story, iris_classes, pipeline_runs, read_workbench_file,
-                             registry_models, seed_disaster, specs, write_plan, write_workbench_file)
+from mlark.dev.scenario.disaster import seed_disaster
+from tests.e2e.story import (MODEL_CATALOG_EXCLUSIONS, Story, iris_classes, pipeline_runs, read_workbench_file,
+                             registry_models, specs, write_plan, write_workbench_file)
 
 pytestmark = pytest.mark.cluster
 PLAN = Path(__file__).resolve().parents[2] / "examples" / "plans" / "rhoai-demo.yaml"
