@@ -39,7 +39,8 @@ def test_seed_story_backup_disaster_restore(story: Story, kube_primary: ApiClien
     full = story.json("backup", "create", "--plan", str(story.plan))
     point = full["restore_point"]
     assert point["phase"] == "Completed", point["results"]
-    assert point["stats"]["volumes"] == 1 and point["stats"]["databases"] >= 2 and point["stats"]["artifacts"] == 2
+    assert point["stats"]["volumes"] == 1 and point["stats"]["databases"] >= 2
+    assert any(artifact["uri"].endswith("models/iris/model.joblib") for artifact in point["artifacts"]), point["artifacts"]
     assert full["repository"]["bytes_stored"] > DATASET_BYTES
 
     write_workbench_file(kube_primary, "notes.ipynb", NOTES)
