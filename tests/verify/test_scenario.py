@@ -158,12 +158,24 @@ def test_unreachable_subjects_record_the_cause_and_the_rest_is_taken(kube_primar
     assert all(r.passed for r in found.values() if r.kind == "artifacts")
 
 
-def test_consistency_of_the_scenario(kube_primary: ApiClient, captured: Captured, baseline: list[Fingerprint]) -> None:
-    checks = {c.name: c for c in check_consistency(kube_primary, captured.objects, captured.manifest, fingerprints=baseline)}
-    assert checks["consistency secrets"].passed, checks["consistency secrets"]
-    assert checks["consistency databases"].passed, checks["consistency databases"]
-    models = checks["consistency model locations"]
-    # The seed's opt-125m InferenceService has no model files; iris and the registry's URI resolve.
+def test_consistency_of_the_scenario(kube_primary: ApiClient, captured: Captured, baseline: list[Fingerprint],
+                                     scenario: Any, s3_service: Any) -> None:
+    from mlark.dev.scenario.bucket import OPT_FILES, OPT_PATH, publish_generative_placeholder
+
+    def checks() -> dict[str, Any]:
+        found = check_consistency(kube_primary, captured.objects, captured.manifest, fingerprints=baseline)
+        return {c.name: c for c in found}
+
+    found = checks()
+    assert all(check.passed for check in found.values()), found
+    # The opt-125m files gone: the InferenceService's storage path no longer resolves.
+    client = s3_service.client()
+    for name in OPT_FILES:
+        client.delete_object(Bucket=scenario.bucket, Key=f"{OPT_PATH}/{name}")
+    try:
+        models = checks()["consistency model locations"]
+    finally:
+        publish_generative_placeholder(s3_service, scenario.bucket)
     assert not models.passed and len(models.diff) == 1 and "models/opt-125m" in models.message
 
 
