@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
 
-.PHONY: demo test install system-deps python-deps bench-repo bench-objects env-down
+.PHONY: demo test install system-deps python-deps bench-repo bench-objects bench-rto env-down
 
 demo: install
 	bash scripts/demo.sh
@@ -35,3 +35,7 @@ env-down:
 bench-repo: install
 	bash scripts/install-bench-tools.sh
 	$(VENV)/bin/python -m bench.repo.run $(BENCH_ARGS)
+
+# Recovery time of the seed scenario (issue 4): starts and stops an environment of its own; BENCH_ARGS e.g. "--rounds 5".
+bench-rto: install
+	$(VENV)/bin/python -m bench.rto.run $(BENCH_ARGS)

@@ -1,0 +1,1 @@
+"""Recovery time (RTO) of the seed scenario on the local cluster (issue 4)."""
