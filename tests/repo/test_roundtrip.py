@@ -122,3 +122,37 @@ def test_property_stream_chunking_is_independent_of_how_bytes_arrive(data: bytes
         assert pieces.blobs_new <= 1  # at most a new tree blob (mtime differs); all data deduplicated
         assert b"".join(read_file(repo, whole.snapshot_id, "s")) == data
         assert b"".join(read_file(repo, pieces.snapshot_id, "s")) == data
+
+
+def test_restore_over_a_symlink_replaces_it_and_never_writes_through_it(repo: Repository, tmp_path: Path) -> None:
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "small.txt").write_text("small\n")
+    (src / "big.bin").write_bytes(os.urandom(600_000))  # several chunks
+    backup(repo, [str(src)])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("untouched\n")
+    out = tmp_path / "out"
+    (out / "data").mkdir(parents=True)
+    os.symlink(outside / "keep.txt", out / "data" / "small.txt")
+    os.symlink(outside / "keep.txt", out / "data" / "big.bin")
+    result = restore(reopen(repo), "latest", str(out))
+    assert result.damaged == []
+    assert (outside / "keep.txt").read_text() == "untouched\n"
+    assert tree_state(out / "data") == tree_state(src)
+
+
+def test_many_small_files_round_trip(repo: Repository, tmp_path: Path) -> None:
+    # Enough small files to fill several packs and several read batches.
+    src = tmp_path / "many"
+    for d in range(3):
+        (src / f"d{d}").mkdir(parents=True)
+        for i in range(300):
+            (src / f"d{d}" / f"{i}.json").write_bytes(os.urandom(i * 7) + b"{}" * (i % 50))
+    (src / "d1" / "empty").write_bytes(b"")
+    os.chmod(src / "d2" / "7.json", 0o640)
+    summary = backup(repo, [str(src)])
+    result = restore(reopen(repo), summary.snapshot_id, str(tmp_path / "out"))
+    assert result.damaged == [] and result.files == 901
+    assert tree_state(tmp_path / "out" / "many") == tree_state(src)

@@ -8,15 +8,18 @@ in the summary's `damaged` list.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from mlark.repo.errors import NotFound, RepoError, UsageError
+from mlark.repo.backend.base import Kind
+from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
+from mlark.repo.index import Location
 from mlark.repo.locks import RepoLock
 from mlark.repo.models import Node, RestoreSummary
 from mlark.repo.progress import NoProgress, Progress
@@ -71,6 +74,68 @@ def read_file(repo: Repository, snapshot_ref: str, path: str) -> Iterator[bytes]
         yield from iter_content(repo, node.content, pool)
 
 
+# Small files whose blobs lie next to each other in one pack are restored together, from one
+# read of the pack: up to this many bytes, skipping gaps up to _BATCH_GAP between blobs.
+_BATCH_BYTES = 4 * 1024 * 1024
+_BATCH_FILES = 256
+_BATCH_GAP = 64 * 1024
+_OPEN_PACKS = 16
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class PackReader:
+    """Byte ranges of packs; for a local backend, a few pack files stay open (LRU) and are read with pread.
+
+    Thread-safe. A file in use by a reader is never closed under it: eviction skips it.
+    """
+
+    def __init__(self, repo: Repository, keep: int = _OPEN_PACKS) -> None:
+        self._backend = repo.backend
+        self._open_fd = getattr(repo.backend, "open_fd", None)
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._fds: OrderedDict[str, list[int]] = OrderedDict()  # pack -> [fd, users]
+
+    def read(self, pack: str, offset: int, length: int) -> bytes:
+        if self._open_fd is None:
+            return self._backend.load(Kind.data, pack, offset, length)
+        entry = self._acquire(pack)
+        try:
+            return os.pread(entry[0], length, offset)
+        finally:
+            with self._lock:
+                entry[1] -= 1
+
+    def _acquire(self, pack: str) -> list[int]:
+        with self._lock:
+            entry = self._fds.get(pack)
+            if entry is not None:
+                self._fds.move_to_end(pack)
+                entry[1] += 1
+                return entry
+        fd = self._open_fd(Kind.data, pack)  # outside the lock: opening may block
+        with self._lock:
+            entry = self._fds.get(pack)
+            if entry is not None:  # another thread opened it meanwhile
+                os.close(fd)
+            else:
+                entry = self._fds[pack] = [fd, 0]
+                self._evict()
+            entry[1] += 1
+            return entry
+
+    def _evict(self) -> None:
+        idle = [name for name, (_, users) in self._fds.items() if users == 0]
+        for name in idle[: max(0, len(self._fds) - self._keep)]:
+            os.close(self._fds.pop(name)[0])
+
+    def close(self) -> None:
+        with self._lock:
+            for fd, _ in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
 @dataclass
 class _FileJob:
     fd: int
@@ -78,18 +143,37 @@ class _FileJob:
     dest: str
     rel: str
     remaining: int
+    end: int = 0
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class _Small:
+    """A file of at most one blob, restored with its neighbours in the pack."""
+
+    node: Node
+    dest: str
+    rel: str
+    location: Location | None
+
+
 class Restorer:
+    """The main thread walks trees, makes directories and hands out files; the pool creates,
+    writes and finishes them. Directories get their metadata last (finish_dirs)."""
+
     def __init__(self, repo: Repository, pool: ThreadPoolExecutor, progress: Progress, summary: RestoreSummary, workers: int) -> None:
         self.repo = repo
         self.pool = pool
         self.progress = progress
         self.summary = summary
+        self.reader = PackReader(repo)
         self._slots = threading.BoundedSemaphore(workers * 4)
         self._lock = threading.Lock()
+        self._root = os.geteuid() == 0
+        self._batch: list[_Small] = []
+        self._batch_first: Location | None = None
+        self._batch_end = 0
         self.dirs: list[tuple[str, Node]] = []
 
     def restore_node(self, node: Node, dest: str, rel: str) -> None:
@@ -106,30 +190,101 @@ class Restorer:
             _set_owner(dest, node, follow=False)
             os.utime(dest, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)
             self.summary.symlinks += 1
+        elif len(node.content) <= 1:
+            self._add_small(_Small(node, dest, rel, self.repo.index.get(node.content[0]) if node.content else None))
         else:
             self.restore_file(node, dest, rel)
 
+    def finish_files(self) -> None:
+        """Hand out the last batch of small files (call before the pool shuts down)."""
+        self._flush_batch()
+
+    # --- small files: one task per run of neighbouring blobs ---------------------------
+
+    def _add_small(self, item: _Small) -> None:
+        loc, first = item.location, self._batch_first
+        if loc is not None and first is not None and not (
+                loc.pack == first.pack and self._batch_end <= loc.offset <= self._batch_end + _BATCH_GAP
+                and loc.offset + loc.length - first.offset <= _BATCH_BYTES):
+            self._flush_batch()
+        self._batch.append(item)
+        if loc is not None:
+            self._batch_first = self._batch_first or loc
+            self._batch_end = loc.offset + loc.length
+        if len(self._batch) >= _BATCH_FILES:
+            self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        batch, self._batch, self._batch_first = self._batch, [], None
+        if batch:
+            self._slots.acquire()
+            self.pool.submit(self._restore_batch, batch)
+
+    def _restore_batch(self, batch: list[_Small]) -> None:
+        try:
+            located = [item.location for item in batch if item.location is not None]
+            span, start, failure = b"", 0, None
+            if located:
+                start = located[0].offset
+                try:
+                    span = self.reader.read(located[0].pack, start, located[-1].offset + located[-1].length - start)
+                except (RepoError, OSError) as exc:
+                    failure = str(exc)
+            view = memoryview(span)
+            for item in batch:
+                self._restore_small(item, view, start, failure)
+        finally:
+            self._slots.release()
+
+    def _restore_small(self, item: _Small, span: memoryview, start: int, failure: str | None) -> None:
+        node, loc = item.node, item.location
+        fd = -1
+        try:
+            data = b""
+            if node.content:
+                if loc is None:
+                    raise DamagedData(f"blob {node.content[0][:16]} is not in the index")
+                if failure is not None:
+                    raise RepoError(failure)
+                sealed = span[loc.offset - start : loc.offset - start + loc.length]
+                data = self.repo.decode_blob(node.content[0], bytes(sealed), loc.raw_length, loc.compressed)
+            fd = _create(item.dest)
+            end = 0
+            if data and not _zero(data):
+                end = os.write(fd, data)
+                if end < len(data):
+                    end += os.pwrite(fd, data[end:], end)
+            self.progress.advance(len(data))
+            self._finish_file(fd, node, end)
+            fd = -1
+        except (RepoError, OSError) as exc:
+            if fd >= 0:
+                os.close(fd)
+            self._damaged(item.dest, item.rel, str(exc))
+
+    # --- larger files: one task per blob, written at its offset -----------------------
+
     def restore_file(self, node: Node, dest: str, rel: str) -> None:
-        if os.path.islink(dest):
-            os.unlink(dest)
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = _create(dest)
         job = _FileJob(fd, node, dest, rel, remaining=len(node.content))
-        if not node.content:
-            self._finalize(job)
-            return
         offset = 0
         for blob in node.content:
             location = self.repo.index.get(blob)
             length = location.raw_length if location else 0
             self._slots.acquire()
-            self.pool.submit(self._write_blob, job, blob, offset)
+            self.pool.submit(self._write_blob, job, blob, location, offset)
             offset += length
 
-    def _write_blob(self, job: _FileJob, blob: str, offset: int) -> None:
+    def _write_blob(self, job: _FileJob, blob: str, location: Location | None, offset: int) -> None:
+        end = 0
         try:
-            data = self.repo.load_blob(blob)
-            if data[:1] != b"\0" or data.count(0) != len(data):  # all-zero blobs stay holes
+            if location is None:
+                raise DamagedData(f"blob {blob[:16]} is not in the index")
+            sealed = self.reader.read(location.pack, location.offset, location.length)
+            data = self.repo.decode_blob(blob, sealed, location.raw_length, location.compressed)
+            if not _zero(data):  # all-zero blobs stay holes
                 os.pwrite(job.fd, data, offset)
+                end = offset + len(data)
             self.progress.advance(len(data))
         except (RepoError, OSError) as exc:
             with job.lock:
@@ -138,26 +293,49 @@ class Restorer:
             self._slots.release()
             with job.lock:
                 job.remaining -= 1
+                job.end = max(job.end, end)
                 last = job.remaining == 0
             if last:
                 self._finalize(job)
 
     def _finalize(self, job: _FileJob) -> None:
-        node = job.node
         if job.error is not None:
             os.close(job.fd)
-            os.unlink(job.dest)
-            with self._lock:
-                self.summary.damaged.append(f"{job.rel}: {job.error}")
+            self._damaged(job.dest, job.rel, job.error)
             return
-        os.ftruncate(job.fd, node.size)
-        os.fchmod(job.fd, node.mode & 0o7777 if node.mode else 0o600)
-        os.close(job.fd)
-        _set_owner(job.dest, node, follow=True)
-        os.utime(job.dest, ns=(node.mtime_ns, node.mtime_ns))
+        try:
+            self._finish_file(job.fd, job.node, job.end)
+        except OSError as exc:
+            self._damaged(job.dest, job.rel, str(exc))
+
+    # --- common ----------------------------------------------------------------------
+
+    def _finish_file(self, fd: int, node: Node, end: int) -> None:
+        """Size, owner, mode and times through the open descriptor, then close it."""
+        try:
+            if end != node.size:
+                os.ftruncate(fd, node.size)
+            if self._root:  # owner before mode: a chown may clear setuid/setgid bits
+                try:
+                    os.fchown(fd, node.uid, node.gid)
+                except OSError:
+                    pass  # ownership is best effort, as with tar without --same-owner
+            os.fchmod(fd, node.mode & 0o7777 if node.mode else 0o600)
+            os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+        finally:
+            os.close(fd)
         with self._lock:
             self.summary.files += 1
             self.summary.bytes_written += node.size
+
+    def _damaged(self, dest: str, rel: str, error: str) -> None:
+        """A file that could not be restored intact is removed and named, never left wrong."""
+        try:
+            os.unlink(dest)
+        except OSError:
+            pass
+        with self._lock:
+            self.summary.damaged.append(f"{rel}: {error}")
 
     def finish_dirs(self) -> None:
         # Deepest first: writing into a directory changes its mtime.
@@ -167,6 +345,21 @@ class Restorer:
             _set_owner(dest, node, follow=True)
             if node.mtime_ns:
                 os.utime(dest, ns=(node.mtime_ns, node.mtime_ns))
+
+
+def _create(dest: str) -> int:
+    """Open dest for writing, created or truncated; a symlink in its place is replaced, never followed."""
+    try:
+        return os.open(dest, _CREATE, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+    os.unlink(dest)
+    return os.open(dest, _CREATE, 0o600)
+
+
+def _zero(data: bytes) -> bool:
+    return data[:1] == b"\0" and data.count(0) == len(data)
 
 
 def _set_owner(path: str, node: Node, follow: bool) -> None:
@@ -199,11 +392,16 @@ def restore(repo: Repository, snapshot_ref: str, target: str, *, path: str = "",
         try:
             with ThreadPoolExecutor(workers, thread_name_prefix="mlark-restore") as pool:
                 restorer = Restorer(repo, pool, progress, summary, workers)
-                if node.name:
-                    restorer.restore_node(node, os.path.join(target, node.name), node.name)
-                else:
-                    for child in repo.load_tree(snapshot.tree).nodes:
-                        restorer.restore_node(child, os.path.join(target, child.name), child.name)
+                try:
+                    if node.name:
+                        restorer.restore_node(node, os.path.join(target, node.name), node.name)
+                    else:
+                        for child in repo.load_tree(snapshot.tree).nodes:
+                            restorer.restore_node(child, os.path.join(target, child.name), child.name)
+                    restorer.finish_files()
+                finally:
+                    pool.shutdown(wait=True)
+                    restorer.reader.close()
             restorer.finish_dirs()
         finally:
             progress.end()

@@ -81,6 +81,16 @@ class LocalBackend:
         except OSError as exc:
             raise _translate(exc, str(path)) from exc
 
+    def open_fd(self, kind: Kind, name: str) -> int:
+        """A read-only descriptor of an object, for repeated ranged reads (pread); the caller closes it."""
+        path = self._path(kind, name)
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
+        except OSError as exc:
+            raise _translate(exc, str(path)) from exc
+
     def list(self, kind: Kind) -> Iterator[ObjectInfo]:
         if kind is Kind.config:
             try:
