@@ -156,3 +156,24 @@ def test_many_small_files_round_trip(repo: Repository, tmp_path: Path) -> None:
     result = restore(reopen(repo), summary.snapshot_id, str(tmp_path / "out"))
     assert result.damaged == [] and result.files == 901
     assert tree_state(tmp_path / "out" / "many") == tree_state(src)
+
+
+def test_nested_tree_round_trips_when_directories_are_saved_while_walking_goes_on(
+        repo: Repository, tmp_path: Path, monkeypatch: object) -> None:
+    import mlark.repo.archiver as archiver
+
+    monkeypatch.setattr(archiver, "_LOOKAHEAD_FILES", 3)  # type: ignore[attr-defined]
+    src = tmp_path / "nested"
+    for path in ("a/b/c", "a/d", "e"):
+        (src / path).mkdir(parents=True)
+    for i, directory in enumerate(["", "a", "a/b", "a/b/c", "a/d", "e"] * 3):
+        (src / directory / f"f{i}.txt").write_bytes(os.urandom(100 + i))
+    (src / "a" / "big.bin").write_bytes(os.urandom(300_000))  # several chunks, read on the walking thread
+    summary = backup(repo, [str(src)])
+    assert summary.files_new == 19 and summary.dirs == 6
+    assert summary.bytes_read == sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
+    result = restore(reopen(repo), summary.snapshot_id, str(tmp_path / "out"))
+    assert result.damaged == []
+    assert tree_state(tmp_path / "out" / "nested") == tree_state(src)
+    second = backup(reopen(repo), [str(src)])
+    assert second.files_unchanged == 19 and second.bytes_new == 0

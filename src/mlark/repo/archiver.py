@@ -1,8 +1,10 @@
 """Backup: walk paths and read streams, chunk them, and save trees, blobs and a snapshot.
 
-The main thread reads and chunks (both release the GIL); a worker pool hashes,
-compresses and seals chunks; BlobSaver's writers store packs. A semaphore bounds
-the chunks in flight, so memory stays bounded whatever the size of the data.
+The main thread walks, and reads and chunks larger files (both release the GIL); a
+worker pool hashes, compresses and seals chunks, and reads small files whole;
+BlobSaver's writers store packs. A semaphore bounds the chunks in flight, and a
+directory's tree is saved once its files are stored, with a bounded number of files
+waiting for that, so memory stays bounded whatever the size of the data.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import stat
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,6 +49,36 @@ class BackupOptions:
 ParentNodes = dict[str, Node]
 
 
+# Directories are saved when their files are stored; up to this many files may wait for that,
+# so walking goes on (and the workers stay busy) across directory boundaries, within bounded memory.
+_LOOKAHEAD_FILES = 4096
+
+
+class _Content:
+    """The blob IDs of a file being stored: chunk futures, or one future of a whole small file."""
+
+    def __init__(self, chunks: list[Future[str]] | None = None, whole: Future[list[str] | None] | None = None) -> None:
+        self.chunks = chunks
+        self.whole = whole
+
+    def result(self) -> list[str] | None:
+        """The blob IDs, or None when the file could not be read (a warning says why)."""
+        if self.whole is not None:
+            return self.whole.result()
+        return [future.result() for future in self.chunks or []]
+
+
+class _Dir:
+    """A walked directory whose tree is saved once its files are stored (children first)."""
+
+    def __init__(self, name: str, st: os.stat_result, items: list[Any], files: int) -> None:
+        self.name = name
+        self.st = st
+        self.items = items  # Node | (Node, _Content) | _Dir, in name order
+        self.files = files
+        self.node: Node | None = None
+
+
 class Archiver:
     def __init__(self, repo: Repository, saver: BlobSaver, pool: ThreadPoolExecutor, progress: Progress, workers: int) -> None:
         self.repo = repo
@@ -56,36 +89,56 @@ class Archiver:
         self.warnings: list[str] = []
         self._slots = threading.BoundedSemaphore(workers * 3)
         self._small = repo.config.chunker.min_size
+        self._count = threading.Lock()  # summary counters and warnings, updated by workers too
+        self._walked: deque[_Dir] = deque()  # walked directories, children before parents
+        self._waiting = 0  # files of walked directories not yet resolved
 
     # --- content ------------------------------------------------------------------
 
+    def _save(self, data: bytes) -> str:
+        blob_id, _ = self.saver.save("data", data)
+        self.progress.advance(len(data))
+        with self._count:
+            self.summary.bytes_read += len(data)
+        return blob_id
+
     def _store(self, data: bytes) -> str:
         try:
-            blob_id, _ = self.saver.save("data", data)
-            self.progress.advance(len(data))
-            return blob_id
+            return self._save(data)
         finally:
             self._slots.release()
 
     def _submit(self, data: bytes) -> Future[str]:
         self._slots.acquire()
-        self.summary.bytes_read += len(data)
         return self.pool.submit(self._store, data)
-
-    def _content(self, reader: Any, size_hint: int) -> list[Future[str]]:
-        if 0 <= size_hint <= self._small:
-            # Files below the minimum chunk size are one chunk whatever the chunker
-            # would say: skip its buffer setup, which dominates for small files.
-            data = reader.read(self._small + 1)
-            if len(data) <= self._small:
-                return [self._submit(data)] if data else []
-            return self._content_chunks(_Prefixed(data, reader))
-        return self._content_chunks(reader)
 
     def _content_chunks(self, reader: Any) -> list[Future[str]]:
         return [self._submit(chunk) for chunk in self.repo.chunker.chunks(reader)]
 
-    def _finish(self, futures: list[Future[str]]) -> list[str]:
+    def _small_file(self, path: str, changed: bool) -> list[str] | None:
+        """Read and store a file expected to fit one chunk, all on a worker thread."""
+        try:
+            try:
+                with open(path, "rb", buffering=0) as handle:
+                    data = _read_up_to(handle, self._small + 1)
+                    if len(data) <= self._small:
+                        return [self._save(data)] if data else []
+                    # It grew since it was listed: chunk it here, one chunk at a time.
+                    return [self._save(chunk) for chunk in self.repo.chunker.chunks(_Prefixed(data, handle))]
+            except OSError as exc:
+                with self._count:
+                    self.warnings.append(f"{path}: {exc.strerror}")
+                    if changed:
+                        self.summary.files_changed -= 1
+                    else:
+                        self.summary.files_new -= 1
+                return None
+        finally:
+            self._slots.release()
+
+    def _finish(self, futures: list[Future[str]] | _Content) -> list[str]:
+        if isinstance(futures, _Content):
+            return futures.result() or []
         return [future.result() for future in futures]
 
     # --- trees --------------------------------------------------------------------
@@ -100,53 +153,107 @@ class Archiver:
             return {}
         return {node.name: node for node in self.repo.load_tree(subtree).nodes}
 
-    def dir_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node:
+    def _walk_dir(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> _Dir:
         before = self.parent_nodes(parent.subtree if parent and parent.type == "dir" else None)
-        pending: list[tuple[Node, list[Future[str]] | None]] = []
+        items: list[Any] = []
+        files = 0
         for entry in _scandir(path, self.warnings):
             try:
                 child_st = entry.stat(follow_symlinks=False)
             except OSError as exc:
                 self.warnings.append(f"{entry.path}: {exc.strerror}")
                 continue
-            pending.extend(self.entry_node(entry.path, entry.name, child_st, before.get(entry.name)))
-        nodes = [node if futures is None else node.model_copy(update={"content": self._finish(futures)})
-                 for node, futures in pending]
-        self.summary.dirs += 1
-        return _meta_node(name, "dir", st, subtree=self.save_tree(nodes))
+            item = self._entry(entry.path, entry.name, child_st, before.get(entry.name))
+            if item is not None:
+                items.append(item)
+                files += isinstance(item, tuple)
+        walked = _Dir(name, st, items, files)
+        self._walked.append(walked)
+        self._waiting += files
+        self._resolve(_LOOKAHEAD_FILES)
+        return walked
+
+    def _resolve(self, keep: int) -> None:
+        """Save the trees of walked directories, oldest first, until at most `keep` files wait."""
+        while self._walked and (self._waiting > keep or keep == 0):
+            walked = self._walked.popleft()
+            nodes: list[Node] = []
+            for item in walked.items:
+                if isinstance(item, _Dir):
+                    assert item.node is not None  # children are walked, and resolved, before parents
+                    nodes.append(item.node)
+                elif isinstance(item, tuple):
+                    node, content = item
+                    blobs = content.result()
+                    if blobs is not None:
+                        nodes.append(node.model_copy(update={"content": blobs}))
+                else:
+                    nodes.append(item)
+            self._waiting -= walked.files
+            walked.items = []
+            self.summary.dirs += 1
+            walked.node = _meta_node(walked.name, "dir", walked.st, subtree=self.save_tree(nodes))
+
+    def dir_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node:
+        walked = self._walk_dir(path, name, st, parent)
+        self._resolve(0)
+        assert walked.node is not None
+        return walked.node
 
     def entry_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> list[tuple[Node, list[Future[str]] | None]]:
-        """A node, plus the futures of its content when that is still being stored."""
+        """The node of a path given to backup, with everything below it stored."""
+        item = self._entry(path, name, st, parent)
+        self._resolve(0)
+        if isinstance(item, _Dir):
+            assert item.node is not None
+            return [(item.node, None)]
+        if isinstance(item, tuple):
+            node, content = item
+            blobs = content.result()
+            return [] if blobs is None else [(node.model_copy(update={"content": blobs}), None)]
+        return [] if item is None else [(item, None)]
+
+    def _entry(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Any:
         if stat.S_ISDIR(st.st_mode):
-            return [(self.dir_node(path, name, st, parent), None)]
+            return self._walk_dir(path, name, st, parent)
         if stat.S_ISLNK(st.st_mode):
-            return [(_meta_node(name, "symlink", st, target=os.readlink(path)), None)]
+            return _meta_node(name, "symlink", st, target=os.readlink(path))
         if not stat.S_ISREG(st.st_mode):
             self.warnings.append(f"{path}: skipped (not a regular file, directory or symlink)")
-            return []
+            return None
         return self.file_node(path, name, st, parent)
 
-    def file_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> list[tuple[Node, list[Future[str]] | None]]:
+    def file_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node | tuple[Node, _Content] | None:
         self.summary.total_size += st.st_size
         if parent is not None and _unchanged(parent, st) and all(blob in self.repo.index for blob in parent.content):
             self.summary.files_unchanged += 1
             self.progress.advance(st.st_size)
-            return [(_meta_node(name, "file", st, content=parent.content), None)]
+            return _meta_node(name, "file", st, content=parent.content)
+        with self._count:
+            if parent is None:
+                self.summary.files_new += 1
+            else:
+                self.summary.files_changed += 1
+        if st.st_size <= self._small:
+            # Small files are opened, read and stored on a worker: the walk never waits on them.
+            self._slots.acquire()
+            return _meta_node(name, "file", st), _Content(whole=self.pool.submit(self._small_file, path, parent is not None))
         try:
             with open(path, "rb") as handle:
-                futures = self._content(handle, st.st_size)
+                content = _Content(chunks=self._content_chunks(handle))
         except OSError as exc:
-            self.warnings.append(f"{path}: {exc.strerror}")
-            return []
-        if parent is None:
-            self.summary.files_new += 1
-        else:
-            self.summary.files_changed += 1
-        return [(_meta_node(name, "file", st), futures)]
+            with self._count:
+                self.warnings.append(f"{path}: {exc.strerror}")
+                if parent is None:
+                    self.summary.files_new -= 1
+                else:
+                    self.summary.files_changed -= 1
+            return None
+        return _meta_node(name, "file", st), content
 
     def stream_node(self, stream: StreamSource) -> Node:
         reader = stream.source if hasattr(stream.source, "read") else IterableReader(stream.source)  # type: ignore[arg-type]
-        before = self.summary.bytes_read
+        before = self.summary.bytes_read  # nothing else is in flight: paths are stored before streams
         content = self._finish(self._content_chunks(reader))
         size = self.summary.bytes_read - before
         self.summary.streams += 1
@@ -167,6 +274,19 @@ class _Prefixed:
             out, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
             return out
         return self._rest.read(n)  # type: ignore[no-any-return]
+
+
+def _read_up_to(handle: Any, limit: int) -> bytes:
+    """Up to limit bytes of an unbuffered file: fewer only at its end."""
+    parts: list[bytes] = []
+    got = 0
+    while got < limit:
+        part = handle.read(limit - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _scandir(path: str, warnings: list[str]) -> list[os.DirEntry[str]]:
