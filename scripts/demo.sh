@@ -38,6 +38,12 @@ step "4. restore, then the seed's prediction"
 "$mlark" restore create --from-backup latest --plan "$work/plan.yaml" --without-operators \
   --exclude rhoai-model-registries:PersistentVolumeClaim/model-catalog-postgres \
   --exclude rhoai-model-registries:Deployment.apps/model-catalog,model-catalog-postgres
+# The restored predictor copies its model from S3 and loads it: ask until it answers.
+.venv/bin/python -c "
+from mlark.kube.client import api_client
+from mlark.dev.scenario.predict import wait_for_prediction
+prediction = wait_for_prediction(api_client('$KUBECONFIG'), print)
+print('restored iris model predicts', prediction.classes, 'for the seed request (expected [0, 2])')"
 "$mlark" dev scenario show rhoai-demo
 
 step "5. recovery drill on the recovery cluster, recorded in the audit trail"
