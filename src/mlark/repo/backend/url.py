@@ -7,12 +7,15 @@ default endpoint resolution applies (AWS, or AWS_ENDPOINT_URL).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlark.repo.backend.base import Backend
 from mlark.repo.backend.local import LocalBackend
 from mlark.repo.backend.retry import RetryBackend
-from mlark.repo.backend.s3 import S3Backend, S3Options
 from mlark.repo.errors import UsageError
+
+if TYPE_CHECKING:  # boto3 costs a fifth of a second: only s3: URLs pay for it
+    from mlark.repo.backend.s3 import S3Options
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class S3Credentials:
 
 
 def parse_s3_url(url: str, creds: S3Credentials | None = None) -> S3Options:
+    from mlark.repo.backend.s3 import S3Options
+
     rest = url[len("s3:") :]
     endpoint = None
     for scheme in ("http://", "https://"):
@@ -44,6 +49,8 @@ def open_backend(url: str, creds: S3Credentials | None = None) -> Backend:
     if not url:
         raise UsageError("no repository given: pass --repo or set MLARK_REPOSITORY")
     if url.startswith("s3:"):
+        from mlark.repo.backend.s3 import S3Backend
+
         return RetryBackend(S3Backend(parse_s3_url(url, creds)))
     if "://" in url:
         raise UsageError(f"unsupported repository URL {url!r}: use a local path or s3:ENDPOINT/BUCKET/PREFIX")
