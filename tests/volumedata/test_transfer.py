@@ -46,7 +46,7 @@ def test_capture_then_restore_into_another_claim(kube_primary: ApiClient, fresh_
 
     target = _claim(kube_primary, fresh_namespace, "target")
     chunks = [archive[i:i + 65536] for i in range(0, len(archive), 65536)]
-    transfer.restore(kube_primary, fresh_namespace, "target", iter(chunks), len(archive))
+    transfer.restore(kube_primary, fresh_namespace, "target", lambda: iter(chunks), len(archive))
     assert _digest_tree(target) == _digest_tree(source)
     # The movers are gone once the transfers are done.
     pods = client.CoreV1Api(kube_primary).list_namespaced_pod(fresh_namespace, label_selector="mlark.io/mover").items

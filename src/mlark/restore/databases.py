@@ -35,8 +35,11 @@ def load_database(api: ApiClient, repo: Repository, snapshot_id: str, step: Load
         result = exec_feed(api, step.namespace, pod, step.container, sized_stdin(load, step.capture.bytes), chunks)
         if result.returncode == 0:
             return
-        error = result.stderr.decode(errors="replace").strip()
-        if attempt + 1 == ATTEMPTS or not any(text in error.lower() for text in NOT_YET_LISTENING):
+        error = result.stderr.decode(errors="replace").strip() or result.message
+        # Exit -1: the exec broke in the runtime, not in the client; the dump (DROP ... IF EXISTS,
+        # --clean) can be loaded again over whatever part arrived.
+        retry = result.returncode == -1 or any(text in error.lower() for text in NOT_YET_LISTENING)
+        if attempt + 1 == ATTEMPTS or not retry:
             raise DatabaseLoadError(f"loading {step.capture.stream} into {step.namespace}/{pod} failed "
                                     f"(exit {result.returncode}): {error[-500:]}")
         time.sleep(1.0)

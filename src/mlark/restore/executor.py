@@ -164,8 +164,8 @@ class Executor:
             return self._data("volume", subject, Outcome.skipped, "the claim existed: its data is left as it is")
         started = time.monotonic()
         try:
-            chunks = read_stream(self.repo, self.snapshot_id, step.capture.stream)
-            transfer.restore(self.api, step.namespace, step.claim, chunks, step.capture.bytes)
+            archive = lambda: read_stream(self.repo, self.snapshot_id, step.capture.stream)  # noqa: E731 - re-read per attempt
+            transfer.restore(self.api, step.namespace, step.claim, archive, step.capture.bytes)
         except Exception as error:  # recorded per volume; the other steps go on
             return self._data("volume", subject, Outcome.failed, str(error))
         return self._data("volume", subject, Outcome.created, "", step.capture.bytes, time.monotonic() - started)

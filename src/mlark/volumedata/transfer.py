@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from kubernetes.client import ApiClient
 
 from mlark.kube.apply import create, delete, get, pod_running, wait_for
@@ -69,16 +69,22 @@ def capture(api: ApiClient, namespace: str, claim: str, *, image: str = DEFAULT_
         yield from exec_stream(api, namespace, pod, CONTAINER, CAPTURE_COMMAND)
 
 
-def restore(api: ApiClient, namespace: str, claim: str, archive: Iterable[bytes], size: int, *,
+# An exec that ends without an exit code broke in the runtime, not in tar: unpacking the
+# archive again over what arrived is safe, so it is tried again (a failing tar is not).
+ATTEMPTS = 3
+
+
+def restore(api: ApiClient, namespace: str, claim: str, archive: Callable[[], Iterable[bytes]], size: int, *,
             image: str = DEFAULT_IMAGE) -> ExecResult:
-    """Unpack a tar stream of `size` bytes into the volume."""
+    """Unpack a tar stream of `size` bytes (from `archive()`, called once per attempt) into the volume."""
     with mover(api, namespace, claim, "restore", image=image) as pod:
-        # Exactly `size` bytes are fed and read: some runtimes never pass on the close of stdin.
-        result = exec_feed(api, namespace, pod, CONTAINER, sized_stdin(RESTORE_COMMAND, size), archive)
+        for _ in range(ATTEMPTS):
+            # Exactly `size` bytes are fed and read: some runtimes never pass on the close of stdin.
+            result = exec_feed(api, namespace, pod, CONTAINER, sized_stdin(RESTORE_COMMAND, size), archive())
+            if result.returncode != -1:
+                break
     if result.returncode != 0:
-        raise VolumeTransferError(
-            f"restoring PVC {namespace}/{claim} failed (tar exit {result.returncode}): "
-            f"{result.stderr.decode(errors='replace').strip()[-500:]}"
-        )
+        detail = result.stderr.decode(errors="replace").strip()[-500:] or result.message
+        raise VolumeTransferError(f"restoring PVC {namespace}/{claim} failed (tar exit {result.returncode}): {detail}")
     return result
 
