@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from kubernetes.client import ApiClient
 
-from mlark.dev.scenario.kube import apply, get, wait_for
+from mlark.kube.apply import create, crd_established, wait_for
 from mlark.dev.simulator.provisioner import DEFAULT_CLASS, PROVISIONER
 
 NODE_COUNT = 2
@@ -65,15 +65,16 @@ def bootstrap(api: ApiClient, cluster: str, kwok_crds: Path) -> None:
     """Apply kwok's CRDs, the nodes and the storage classes (idempotent)."""
     crds = [document for document in yaml.safe_load_all(kwok_crds.read_text()) if document]
     for crd in crds:
-        apply(api, crd)
+        _apply(api, crd)
     for crd in crds:
         name = crd["metadata"]["name"]
-        wait_for(f"CRD {name} Established", lambda: _established(api, name), timeout=30, interval=0.2)
+        wait_for(api, "apiextensions.k8s.io/v1", "CustomResourceDefinition", name, None, crd_established, timeout=30,
+                 interval=0.2, what=f"CRD {name} Established")
     for item in bootstrap_objects(cluster):
-        apply(api, item)
+        _apply(api, item)
 
 
-def _established(api: ApiClient, name: str) -> bool:
-    crd = get(api, "apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-    conditions = ((crd or {}).get("status") or {}).get("conditions") or []
-    return any(entry["type"] == "Established" and entry["status"] == "True" for entry in conditions)
+def _apply(api: ApiClient, obj: dict[str, Any]) -> None:
+    result = create(api, obj, "update")
+    if not result.ok:
+        raise RuntimeError(f"cannot apply {obj['kind']} {obj['metadata']['name']}: {result.reason}")
