@@ -237,13 +237,23 @@ def exec_feed(api: ApiClient, namespace: str, pod: str, container: str, command:
         for channel, data in session.frames():
             (stdout if channel == STDOUT else stderr).add(data)
         returncode, message = session.outcome()
+    except (OSError, websocket.WebSocketException):
+        # A failing producer closes the session under the reader's feet; the reader then sees a
+        # broken stream. The producer's error is the one to report, not the broken frame.
+        writer.join(timeout=10)
+        if not _producer_errors(failure):
+            raise
     finally:
         session.close()
         writer.join(timeout=10)
-    producer_errors = [e for e in failure if not isinstance(e, (OSError, websocket.WebSocketException))]
+    producer_errors = _producer_errors(failure)
     if producer_errors:
         raise producer_errors[0]
     return ExecResult(returncode, stdout.value(), stderr.value(), message, namespace, pod, container, tuple(command))
+
+
+def _producer_errors(failures: list[BaseException]) -> list[BaseException]:
+    return [error for error in failures if not isinstance(error, (OSError, websocket.WebSocketException))]
 
 
 def exec_capture(api: ApiClient, namespace: str, pod: str, container: str, command: list[str], *,
