@@ -17,7 +17,7 @@ from kubernetes.client import ApiClient
 from mlark.dev.scenario.databases import query, wait_ready
 from mlark.dev.scenario.spec import PIPELINES_DB, REGISTRY_DB, DatabaseRef
 from mlark.kube.apply import get
-from mlark.kube.exec import exec_capture, exec_feed, sized_stdin
+from mlark.kube.exec import exec_capture, exec_feed, sized_stdin, wait_exec_ready
 from mlark.kube.portforward import http_request
 from mlark.restore.workloads import running_pods
 
@@ -68,21 +68,25 @@ def write_plan(source: Path, target: Path, repository: Path) -> None:
 
 
 def workbench_pod(api: ApiClient, namespace: str = DEMO) -> str:
+    """The running workbench pod, once exec into it works: a pod that an earlier test's restore
+    just recreated is Running a moment before its runtime accepts exec."""
     pods = running_pods(api, namespace, {"statefulset": "rodolfo-workbench"})
     assert pods, f"no running workbench pod in {namespace}"
-    return pods[0]["metadata"]["name"]
+    name = pods[0]["metadata"]["name"]
+    wait_exec_ready(api, namespace, name, "rodolfo-workbench")
+    return name
 
 
 def write_workbench_file(api: ApiClient, name: str, content: bytes, namespace: str = DEMO) -> None:
     pod = workbench_pod(api, namespace)
     command = sized_stdin(["sh", "-c", f"cat > {name}"], len(content))
     result = exec_feed(api, namespace, pod, "rodolfo-workbench", command, [content[i:i + 65536] for i in range(0, len(content), 65536)])
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, (result.message, result.stderr)
 
 
 def read_workbench_file(api: ApiClient, name: str, namespace: str = DEMO) -> bytes:
     result = exec_capture(api, namespace, workbench_pod(api, namespace), "rodolfo-workbench", ["cat", name])
-    assert result.returncode == 0, f"{name} not readable in the workbench: {result.stderr!r}"
+    assert result.returncode == 0, f"{name} not readable in the workbench: {result.message} {result.stderr!r}"
     return result.stdout
 
 

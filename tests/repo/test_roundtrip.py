@@ -110,6 +110,19 @@ def test_property_any_files_round_trip(tmp_path_factory: object, files: dict[str
     assert (base / "out" / "all").read_bytes() == b"".join(files.values())
 
 
+def test_segmented_stream_keeps_unchanged_segments_deduplicated(repo: Repository) -> None:
+    first, second = os.urandom(2_500_000), os.urandom(2_500_000)
+    summary = backup(repo, streams=[StreamSource("volume.tar", [[first], [second]], segmented=True)])
+    assert b"".join(read_file(reopen(repo), summary.snapshot_id, "volume.tar")) == first + second
+    # A segment inserted between the two: only its own bytes are new. Unsegmented, the chunk
+    # at the seam would change too.
+    inserted = os.urandom(5000)
+    again = backup(repo, streams=[StreamSource("volume.tar", [[first], [inserted], [second]], segmented=True)])
+    assert again.blobs_new == 2, again  # the inserted segment, and the tree listing the stream's chunks
+    assert len(inserted) <= again.bytes_new < len(inserted) + 16384, again
+    assert b"".join(read_file(reopen(repo), again.snapshot_id, "volume.tar")) == first + inserted + second
+
+
 @settings(max_examples=30, deadline=None)
 @given(data=st.binary(max_size=600_000), split=st.integers(1, 100_000))
 def test_property_stream_chunking_is_independent_of_how_bytes_arrive(data: bytes, split: int) -> None:

@@ -18,7 +18,7 @@ from mlark.apps import kserve, pipelines
 from mlark.backup.streams import Recorder
 from mlark.kube.apply import pod_running
 from mlark.kube.discovery import resource_for
-from mlark.kube.exec import exec_stream
+from mlark.kube.exec import exec_stream, wait_exec_ready
 from mlark.kube.listing import list_objects
 from mlark.plan.labels import selector_matches
 from mlark.plan.models import LabelSelector, Plan
@@ -27,6 +27,7 @@ from mlark.repo import StreamSource
 from mlark.restorepoint import ARTIFACTS_PREFIX, DATABASES_PREFIX, VOLUMES_PREFIX
 from mlark.restorepoint.models import ArtifactCapture, DatabaseCapture, ItemResult, ObjectRef, VolumeCapture
 from mlark.volumedata import transfer
+from mlark.volumedata.segments import tar_segments
 
 Obj = dict[str, Any]
 
@@ -77,7 +78,8 @@ def _add_volume(api: ApiClient, captures: DataCaptures, recorder: Recorder, clai
         captures.volumes.append(capture)
 
     produce = lambda: transfer.capture(api, namespace, name)  # noqa: E731 - started lazily by the repository
-    captures.streams.append(StreamSource(capture.stream, recorder.recorded(f"volume {namespace}/{name}", produce, done)))
+    archive = recorder.recorded(f"volume {namespace}/{name}", produce, done)
+    captures.streams.append(StreamSource(capture.stream, tar_segments(archive), segmented=True))
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -119,6 +121,8 @@ def _add_database(api: ApiClient, captures: DataCaptures, recorder: Recorder, ta
             raise NotImplementedError("a password read from a Secret on stdin is not supported yet; use the container env")
         pod = running_pod(api, target.namespace, target.pod_labels)
         state["pod"] = pod["metadata"]["name"]
+        # A database pod that a restore just recreated is Running a moment before exec works.
+        wait_exec_ready(api, target.namespace, state["pod"], target.container, timeout=60)
         return exec_stream(api, target.namespace, state["pod"], target.container, target.dump_command)
 
     def done(size: int, started: dt.datetime) -> None:

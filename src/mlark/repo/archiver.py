@@ -29,10 +29,15 @@ from mlark.repo.saver import BlobSaver
 
 @dataclass
 class StreamSource:
-    """Bytes to back up under a name: a readable binary file object or an iterable of bytes."""
+    """Bytes to back up under a name: a readable binary file object or an iterable of bytes.
+
+    With `segmented`, source is an iterable of segments (each an iterable of bytes) whose
+    concatenation is the stream; chunks never span two segments (e.g. the members of a tar
+    stream), which keeps the chunks of unchanged segments stable."""
 
     name: str
-    source: BinaryIO | Iterable[bytes]
+    source: BinaryIO | Iterable[bytes] | Iterable[Iterable[bytes]]
+    segmented: bool = False
 
 
 @dataclass
@@ -252,9 +257,13 @@ class Archiver:
         return _meta_node(name, "file", st), content
 
     def stream_node(self, stream: StreamSource) -> Node:
-        reader = stream.source if hasattr(stream.source, "read") else IterableReader(stream.source)  # type: ignore[arg-type]
+        if stream.segmented:
+            chunks = self.repo.chunker.chunks_of_segments(stream.source)  # type: ignore[arg-type]
+        else:
+            reader = stream.source if hasattr(stream.source, "read") else IterableReader(stream.source)  # type: ignore[arg-type]
+            chunks = self.repo.chunker.chunks(reader)
         before = self.summary.bytes_read  # nothing else is in flight: paths are stored before streams
-        content = self._finish(self._content_chunks(reader))
+        content = self._finish([self._submit(chunk) for chunk in chunks])
         size = self.summary.bytes_read - before
         self.summary.streams += 1
         self.summary.total_size += size

@@ -28,6 +28,12 @@ class Chunker:
     def chunks_of_iterable(self, parts: Iterable[bytes]) -> Iterator[bytes]:
         return self.chunks(IterableReader(parts))
 
+    def chunks_of_segments(self, segments: Iterable[Iterable[bytes]]) -> Iterator[bytes]:
+        """Chunks of a stream given as segments, each chunked on its own: no chunk spans two
+        segments, so an unchanged segment gives the same chunks wherever it sits in the stream."""
+        for segment in segments:
+            yield from self.chunks(IterableReader(segment))
+
 
 class IterableReader:
     """A read()-able view over an iterator of byte strings (e.g. a pg_dump pipe)."""
