@@ -292,8 +292,8 @@ def wait_exec_ready(api: ApiClient, namespace: str, pod: str, container: str, ti
             if result.returncode == 0:
                 return
             last = result.stderr.decode(errors="replace").strip() or result.message
-        except KubeError as error:
-            last = str(error)
+        except (KubeError, OSError, websocket.WebSocketException) as error:  # a broken probe is tried again too
+            last = str(error) or type(error).__name__
         if time.monotonic() > deadline:
             raise ExecFailed(namespace, pod, container, ["true"], -1, last.encode(), "exec never became possible")
         time.sleep(0.3)

@@ -3,16 +3,16 @@ pod, `kubectl exec` into it (with stdin), and forward a port to it for one HTTP 
 
 from __future__ import annotations
 
-import http.client
-import json
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client import ApiClient
-from kubernetes.stream import portforward, stream
 from pydantic import BaseModel
 
 from mlark.dev.scenario.kube import ScenarioError, wait_for
+from mlark.kube.errors import KubeError
+from mlark.kube.exec import exec_capture, sized_stdin, wait_exec_ready
+from mlark.kube.portforward import http_request
 
 EXEC_TIMEOUT = 300.0
 
@@ -40,44 +40,30 @@ def wait_running(api: ApiClient, namespace: str, selector: str, timeout: float =
     return running_pod(api, namespace, selector)
 
 
-def with_sized_stdin(command: list[str], size: int) -> list[str]:
-    """Make command read exactly `size` bytes of stdin and then see end-of-file.
-
-    kwok's exec (v0.8) never closes the process's stdin when the client closes the stream,
-    so a reader waiting for EOF would hang; `head -c` stops on its own and closes the pipe.
-    The same argv works unchanged in a real container."""
-    return ["sh", "-c", 'head -c "$0" | "$@"', str(size), *command]
-
-
 def pod_exec(api: ApiClient, namespace: str, pod: str, container: str, command: list[str],
              stdin: str | None = None, timeout: float = EXEC_TIMEOUT) -> ExecResult:
-    """Run command in the container; stdin, if given, is sent in full before it runs to the end."""
-    data = stdin.encode() if stdin is not None else b""
-    argv = with_sized_stdin(command, len(data)) if stdin is not None else command
-    session = stream(
-        client.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, namespace, container=container, command=argv,
-        stdin=stdin is not None, stdout=True, stderr=True, tty=False, _preload_content=False,
-    )
+    """Run command in the container; stdin, if given, is sent in full (sized: kwok never closes
+    a process's stdin) before it runs to the end. A failure without an exit code gives -1 and
+    the runtime's message as stderr."""
+    data = stdin.encode() if stdin is not None else None
+    argv = sized_stdin(command, len(data)) if data is not None else command
     try:
-        if stdin is not None:
-            session.write_stdin(stdin)
-            session.close_channel(0)  # v5 protocol: end-of-file where the runtime honours it
-        session.run_forever(timeout=timeout)
-        if session.is_open():
-            raise ScenarioError(f"exec {command[0]} in {namespace}/{pod} did not finish within {timeout:.0f}s")
-        stdout, stderr = session.read_stdout() or "", session.read_stderr() or ""
-        try:
-            returncode = session.returncode or 0
-        except (ValueError, KeyError, IndexError, TypeError) as error:
-            # The error channel carried a failure without an exit code (e.g. no such container).
-            return ExecResult(returncode=-1, stdout=stdout, stderr=stderr + str(error))
-        return ExecResult(returncode=returncode, stdout=stdout, stderr=stderr)
-    finally:
-        session.close()
+        result = exec_capture(api, namespace, pod, container, argv, stdin=data, timeout=timeout)
+    except KubeError as error:
+        raise ScenarioError(str(error)) from error
+    stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode < 0:
+        stderr = (stderr + "\n" + result.message).strip()
+    return ExecResult(returncode=result.returncode, stdout=result.text, stderr=stderr)
 
 
 def exec_checked(api: ApiClient, namespace: str, pod: str, container: str, command: list[str],
                  stdin: str | None = None) -> str:
+    """stdout of a command that must succeed, once exec into the (perhaps just started) pod works."""
+    try:
+        wait_exec_ready(api, namespace, pod, container)
+    except KubeError as error:
+        raise ScenarioError(str(error)) from error
     result = pod_exec(api, namespace, pod, container, command, stdin)
     if result.returncode != 0:
         raise ScenarioError(f"exec {' '.join(command)} in {namespace}/{pod} failed ({result.returncode}): {result.stderr.strip()[-800:]}")
@@ -87,16 +73,5 @@ def exec_checked(api: ApiClient, namespace: str, pod: str, container: str, comma
 def forward_http(api: ApiClient, namespace: str, pod: str, port: int, method: str, path: str,
                  body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
     """One HTTP request to the pod's port through a port-forward via the API server."""
-    forward = portforward(client.CoreV1Api(api).connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
-    try:
-        sock = forward.socket(port)
-        sock.settimeout(timeout)
-        connection = http.client.HTTPConnection("localhost", port, timeout=timeout)
-        connection.sock = sock  # type: ignore[assignment]
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers={"Content-Type": "application/json", "Connection": "close"})
-        response = connection.getresponse()
-        data = response.read()
-        return response.status, json.loads(data) if data else None
-    finally:
-        forward.close()
+    response = http_request(api, namespace, pod, port, method, path, json_body=body, timeout=timeout)
+    return response.status, response.json()
