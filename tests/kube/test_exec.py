@@ -81,3 +81,24 @@ def test_missing_command_has_no_exit_code_but_a_message(kube_primary: ApiClient,
     assert result.returncode != 0
     with pytest.raises(ExecFailed, match="no-such-binary"):
         result.check()
+
+
+def test_feed_of_a_chatty_command_reads_while_it_writes(kube_primary: ApiClient, module_namespace: str, shell_pod: str) -> None:
+    # cat echoes all of stdin: output must be read while stdin is still being sent.
+    data = os.urandom(6 << 20)
+    result = exec_feed(kube_primary, module_namespace, shell_pod, "main", sized_stdin(["cat"], len(data)),
+                       (data[i:i + 300_000] for i in range(0, len(data), 300_000)), output_limit=len(data))
+    result.check()
+    assert result.stdout == data
+
+
+def test_every_one_of_many_short_feeds_gets_its_status(kube_primary: ApiClient, module_namespace: str, shell_pod: str) -> None:
+    # Reading and writing one TLS socket from two threads lost the status of about one exec in a
+    # hundred under load; all socket I/O now happens on one thread.
+    outcomes = []
+    for index in range(150):
+        payload = f"feed {index}\n".encode()
+        result = exec_feed(kube_primary, module_namespace, shell_pod, "main",
+                           sized_stdin(["sh", "-c", "cat > short.txt; cat short.txt"], len(payload)), [payload])
+        outcomes.append((result.returncode, result.message) if result.stdout == payload else (result.returncode, "wrong output"))
+    assert [outcome for outcome in outcomes if outcome != (0, "")] == []

@@ -23,7 +23,9 @@ kubernetes.stream, which decodes text and swaps ApiClient.call_api while it runs
 from __future__ import annotations
 
 import json
+import queue
 import re
+import select
 import shlex
 import threading
 import time
@@ -42,6 +44,10 @@ from mlark.kube.websocket import open_websocket
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 V5, V4 = "v5.channel.k8s.io", "v4.channel.k8s.io"
 MAX_FRAME = 1 << 20  # stdin chunks larger than this are sent as several frames
+# exec_feed sends stdin in pieces this small when select() says the socket is writable, so a
+# send does not block while output waits to be read.
+SEND_PIECE = 128 * 1024
+POLL = 0.01  # how often exec_feed looks for the next stdin chunk while none is ready
 TAIL = 64 * 1024
 DEFAULT_IDLE_TIMEOUT = 300.0
 _EXIT_STATUS = re.compile(r"exit status (\d+)\s*$")
@@ -130,27 +136,47 @@ class _Session:
 
     def frames(self) -> Iterator[tuple[int, bytes]]:
         """(channel, payload) for stdout and stderr until the server closes the connection."""
-        recv = self.sock.recv_data_frame
         while True:
-            try:
-                opcode, frame = recv(True)
-            except websocket.WebSocketTimeoutException as error:
-                raise KubeError(f"exec {shlex.join(self.command)} in pod {self.namespace}/{self.pod}: no output "
-                                f"for {self.idle_timeout:.0f}s") from error
-            except websocket.WebSocketConnectionClosedException:
+            frame = self.next_frame()
+            if frame is None:
                 return
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                return
-            data = frame.data
-            if not data or opcode not in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT):
-                continue
-            if isinstance(data, str):
-                data = data.encode()
-            channel = data[0]
-            if channel == ERROR:
-                self.error_data += data[1:]
-            elif channel in (STDOUT, STDERR) and len(data) > 1:
-                yield channel, data[1:]
+            if frame[1]:
+                yield frame
+
+    def next_frame(self) -> tuple[int, bytes] | None:
+        """The next frame (channel, payload; payload empty for frames that carry no output), or
+        None once the server closed the connection. Error channel frames are kept for outcome()."""
+        try:
+            opcode, frame = self.sock.recv_data_frame(True)
+        except websocket.WebSocketTimeoutException as error:
+            raise KubeError(f"exec {shlex.join(self.command)} in pod {self.namespace}/{self.pod}: no output "
+                            f"for {self.idle_timeout:.0f}s") from error
+        except websocket.WebSocketConnectionClosedException:
+            return None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return None
+        data = frame.data
+        if not data or opcode not in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT):
+            return STDOUT, b""
+        if isinstance(data, str):
+            data = data.encode()
+        channel = data[0]
+        if channel == ERROR:
+            self.error_data += data[1:]
+            return ERROR, b""
+        if channel in (STDOUT, STDERR):
+            return channel, data[1:]
+        return channel, b""
+
+    def wait(self, writing: bool, timeout: float) -> tuple[bool, bool]:
+        """(readable, writable) within timeout. Bytes TLS already decrypted count as readable:
+        select() cannot see them."""
+        raw = self.sock.sock
+        pending = getattr(raw, "pending", None)
+        if pending is not None and pending() > 0:
+            return True, False
+        readable, writable, _ = select.select([raw], [raw] if writing else [], [], timeout)
+        return bool(readable), bool(writable)
 
     def send_stdin(self, chunk: bytes) -> None:
         view = memoryview(chunk)
@@ -214,46 +240,111 @@ def exec_feed(api: ApiClient, namespace: str, pod: str, container: str, command:
     """Stream chunks into the command's stdin, close stdin, wait for it to finish.
 
     stdout and stderr are read while stdin is written (no deadlock on chatty commands) and only
-    their last output_limit bytes are kept."""
+    their last output_limit bytes are kept. One thread does all socket I/O: an SSL socket must
+    not be read and written from two threads at once (doing so dropped one exec in a few hundred
+    under load, the API server seeing the connection end). The chunks are produced on a thread
+    of their own, so a slow producer does not stall the reading."""
     session = _Session(api, namespace, pod, container, command, stdin=True, idle_timeout=idle_timeout)
     stdout, stderr = _Tail(output_limit), _Tail(output_limit)
-    failure: list[BaseException] = []
-
-    def feed() -> None:
-        try:
-            for chunk in chunks:
-                if chunk:
-                    session.send_stdin(bytes(chunk) if not isinstance(chunk, bytes) else chunk)
-            session.close_stdin()
-        except (OSError, websocket.WebSocketException) as error:  # the command exited early
-            failure.append(error)
-        except BaseException as error:  # the producer failed: end the exec, report after
-            failure.append(error)
-            session.close()
-
-    writer = threading.Thread(target=feed, name=f"exec stdin {namespace}/{pod}", daemon=True)
-    writer.start()
+    producer = _Producer(chunks, f"exec stdin {namespace}/{pod}")
     try:
-        for channel, data in session.frames():
-            (stdout if channel == STDOUT else stderr).add(data)
+        _pump(session, producer, stdout, stderr)
         returncode, message = session.outcome()
-    except (OSError, websocket.WebSocketException):
-        # A failing producer closes the session under the reader's feet; the reader then sees a
-        # broken stream. The producer's error is the one to report, not the broken frame.
-        writer.join(timeout=10)
-        if not _producer_errors(failure):
-            raise
     finally:
+        producer.stop()
         session.close()
-        writer.join(timeout=10)
-    producer_errors = _producer_errors(failure)
-    if producer_errors:
-        raise producer_errors[0]
+    if producer.error is not None:
+        raise producer.error
     return ExecResult(returncode, stdout.value(), stderr.value(), message, namespace, pod, container, tuple(command))
 
 
-def _producer_errors(failures: list[BaseException]) -> list[BaseException]:
-    return [error for error in failures if not isinstance(error, (OSError, websocket.WebSocketException))]
+def _pump(session: _Session, producer: _Producer, stdout: _Tail, stderr: _Tail) -> None:
+    """Send stdin pieces when the socket takes them, read frames when they come, until the
+    server closes the connection (or the producer fails)."""
+    outgoing: deque[bytes] = deque()  # b"" stands for the close of stdin
+    stdin_open = True
+    idle_since = time.monotonic()
+    while True:
+        if stdin_open and not outgoing:
+            piece = producer.next()
+            if piece is _Producer.FAILED:
+                return
+            if piece is _Producer.END:
+                outgoing.append(b"")
+            elif piece is not None:
+                outgoing.extend(piece[start:start + SEND_PIECE] for start in range(0, len(piece), SEND_PIECE))
+        waiting_for_producer = stdin_open and not outgoing
+        readable, writable = session.wait(bool(outgoing), POLL if waiting_for_producer else 1.0)
+        if readable:
+            frame = session.next_frame()
+            if frame is None:
+                return
+            channel, data = frame
+            if data:
+                (stdout if channel == STDOUT else stderr).add(data)
+            idle_since = time.monotonic()
+        if writable and outgoing:
+            stdin_open = _send(session, outgoing)
+            idle_since = time.monotonic()
+        if session.idle_timeout is not None and time.monotonic() - idle_since > session.idle_timeout:
+            raise KubeError(f"exec {shlex.join(session.command)} in pod {session.namespace}/{session.pod}: "
+                            f"no progress for {session.idle_timeout:.0f}s")
+
+
+def _send(session: _Session, outgoing: deque[bytes]) -> bool:
+    """Send the next stdin piece (or the close of stdin); False once stdin is closed."""
+    piece = outgoing.popleft()
+    try:
+        if piece:
+            session.send_stdin(piece)
+            return True
+        session.close_stdin()
+    except (OSError, websocket.WebSocketException):  # the command exited early: its status follows
+        outgoing.clear()
+    return False
+
+
+class _Producer:
+    """Stdin chunks made on a thread of their own and handed over through a short queue."""
+
+    END, FAILED = object(), object()
+
+    def __init__(self, chunks: Iterable[bytes], name: str) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(chunks,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, chunks: Iterable[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if chunk and not self._put(bytes(chunk)):
+                    return
+            self._put(self.END)
+        except BaseException as error:  # reported by exec_feed, after the exec is closed
+            self.error = error
+            self._put(self.FAILED)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> Any:
+        """A chunk, END, FAILED, or None when none is ready yet."""
+        try:
+            return self.queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
 
 
 def exec_capture(api: ApiClient, namespace: str, pod: str, container: str, command: list[str], *,
