@@ -11,15 +11,18 @@ import pytest
 from kubernetes.client import ApiClient
 
 from mlark.dev.cluster import kubeconfig_path
-from mlark.kube.apply import delete, get
+from mlark.kube.apply import create, delete, get
+from mlark.kube.exec import exec_capture
 from mlark.kube.discovery import resource_for
 from mlark.kube.listing import list_objects
+from mlark.restore.facts import SCC_GROUPS, SCC_UID_RANGE
 from tests.e2e.story import (DEMO, MODEL_CATALOG_EXCLUSIONS, REGISTRIES, Story, iris_classes, pipeline_runs,
-                             read_workbench_file, registry_models, specs, wait_until, write_plan)
+                             read_workbench_file, registry_models, specs, wait_until, workbench_pod, write_plan)
 
 pytestmark = pytest.mark.cluster
 PLAN = Path(__file__).resolve().parents[2] / "examples" / "plans" / "rhoai-demo.yaml"
 DRILL = "rhoai-demo-drill"
+DRILL_RANGE = "1000900000/10000"
 STORAGE_CLASS_MAPPING = [
     "--storage-class-mapping", "ocs-storagecluster-ceph-rbd=standard",
     "--storage-class-mapping", "ocs-storagecluster-cephfs=standard-rwx",
@@ -42,10 +45,21 @@ def _namespaces(api: ApiClient) -> set[str]:
 
 def test_restore_into_mapped_namespaces_beside_the_source(backed_up: tuple[Story, str], kube_primary: ApiClient) -> None:
     story, snapshot = backed_up
+    # The drill namespace exists already, with its own OpenShift ranges: the notebook's files,
+    # owned by the first UID of rhoai-demo's range, must move to the same offset in the drill's.
+    made = create(kube_primary, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": DRILL, "annotations": {
+        SCC_UID_RANGE: DRILL_RANGE, SCC_GROUPS: DRILL_RANGE}}}, "fail")
+    assert made.ok, made.reason
     try:
         restored = story.json("restore", "create", "--from-backup", snapshot, "--plan", str(story.plan), "--without-operators",
                               "--namespace", DEMO, "--namespace-mapping", f"{DEMO}={DRILL}")
         assert restored["phase"] == "Completed", [f for f in restored["objects"] + restored["data"] if f["outcome"] == "failed"]
+        reowned = [f for f in restored["data"] if f["type"] == "reown"]
+        assert [(f["subject"], f["outcome"]) for f in reowned] == [(f"{DRILL}/rodolfo-workbench", "updated")], reowned
+        assert "UIDs 1000740000/10000 -> 1000900000/10000" in reowned[0]["reason"]
+        owner = exec_capture(kube_primary, DRILL, workbench_pod(kube_primary, DRILL), "rodolfo-workbench",
+                             ["stat", "-c", "%u %g", "iris-notes.ipynb"]).check().text.split()
+        assert owner == ["1000900000", "1000900000"]
         drill = specs(kube_primary, {DEMO: DRILL, REGISTRIES: DRILL})
         source = specs(kube_primary, {REGISTRIES: DRILL})
         # In-object references to the namespace (the notebook's URL prefix, service hosts) follow the mapping.

@@ -20,12 +20,14 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
-from mlark.kube.apply import Action, ApplyResult, create, crd_established, pvc_bound, wait_for
+from mlark.kube.apply import Action, ApplyResult, create, crd_established, get, pvc_bound, wait_for
 from mlark.kube.errors import KubeError
 from mlark.kube.rest import request
 from mlark.repo import Repository
 from mlark.restore.artifacts import ArtifactStores
 from mlark.restore.databases import load_database
+from mlark.restore.facts import SCC_UID_RANGE
+from mlark.restore.ownership import reown_shifts
 from mlark.restore.steps import (Condition, CreateObject, LinkOwners, LoadDatabase, OwnerLink, RestoreArtifact, RestorePlan,
                                  RestoreVolume, ReownVolume, WaitFor)
 from mlark.restore.summary import DataResult, ObjectResult, Outcome, PhaseResult, RestoreResult
@@ -45,9 +47,11 @@ def _key(ref: ObjectRef) -> Key:
 
 class Executor:
     def __init__(self, api: ApiClient, repo: Repository, snapshot_id: str, stores: ArtifactStores,
-                 result: RestoreResult, progress: Progress, reconciles: Callable[[str, str], bool] = lambda g, k: True) -> None:
+                 result: RestoreResult, progress: Progress, reconciles: Callable[[str, str], bool] = lambda g, k: True,
+                 assigns_ranges: bool = True) -> None:
         self.api, self.repo, self.snapshot_id, self.stores = api, repo, snapshot_id, stores
         self.reconciles = reconciles
+        self.assigns_ranges = assigns_ranges  # OpenShift: new namespaces get sa.scc.* ranges
         self.result, self.progress = result, progress
         self.uids: dict[Key, str] = {}  # target objects present after their step: their uid
         self.created: set[Key] = set()  # created by this restore (guards data steps)
@@ -150,6 +154,8 @@ class Executor:
                 wait_for(self.api, ref.api_version, ref.kind, ref.name, ref.namespace, _phase_bound, timeout=step.timeout_seconds)
             elif step.condition is Condition.running:
                 wait_workload_running(self.api, ref.namespace or "", step.selector, step.timeout_seconds)
+            elif step.condition is Condition.range_assigned:
+                return self._wait_range(step)
             return True
         except KubeError as error:
             self._data("wait", f"{step.condition.value} {ref}", Outcome.failed, str(error))
@@ -171,8 +177,33 @@ class Executor:
         return self._data("volume", subject, Outcome.created, "", step.capture.bytes, time.monotonic() - started)
 
     def _reown(self, step: ReownVolume) -> bool:
-        return self._data("reown", f"{step.namespace}/{step.claim}", Outcome.skipped,
-                          f"UID range {step.from_uid_range} -> {step.to_uid_range}: re-owning is not implemented yet")
+        subject = f"{step.namespace}/{step.claim}"
+        started = time.monotonic()
+        try:
+            uids, gids = reown_shifts(step, self._namespace_annotations(step.namespace))
+            if uids is None and gids is None:
+                return self._data("reown", subject, Outcome.skipped, "the target namespace has no UID range: owners kept")
+            moved = transfer.reown(self.api, step.namespace, step.claim, uids, gids)
+        except Exception as error:  # recorded per volume; the other steps go on
+            return self._data("reown", subject, Outcome.failed, str(error))
+        ranges = [f"{name} {shift.source} -> {shift.target}" for name, shift in (("UIDs", uids), ("GIDs", gids)) if shift]
+        return self._data("reown", subject, Outcome.updated, f"{', '.join(ranges)}: {moved.files} files re-owned",
+                          seconds=time.monotonic() - started)
+
+    def _namespace_annotations(self, namespace: str) -> dict[str, str]:
+        found = get(self.api, "v1", "Namespace", namespace) or {}
+        return dict((found.get("metadata") or {}).get("annotations") or {})
+
+    def _wait_range(self, step: WaitFor) -> bool:
+        """OpenShift assigns a new namespace its ranges within seconds; other clusters never do."""
+        name = step.ref.name
+        if not self.assigns_ranges:
+            return self._data("wait", f"RangeAssigned {step.ref}", Outcome.skipped,
+                              "the target assigns no UID ranges (not OpenShift): restored files keep their owners")
+        wait_for(self.api, "v1", "Namespace", name, None,
+                 lambda obj: SCC_UID_RANGE in ((obj or {}).get("metadata") or {}).get("annotations", {}),
+                 timeout=step.timeout_seconds, what=f"a UID range for namespace {name}")
+        return True
 
     def _database(self, step: LoadDatabase) -> bool:
         subject = f"{step.namespace}/{step.workload.name if step.workload else step.container} ({step.capture.engine})"

@@ -60,5 +60,6 @@ def execute(api: ApiClient, repo: Repository, prepared: PreparedRestore, objects
         raise PreflightBlocked(stop)
     result = RestoreResult(restore_point=prepared.snapshot_id, target=target, started=datetime.now(timezone.utc),
                            preflight=prepared.findings, planned_skips=prepared.plan.skipped)
-    executor = Executor(api, repo, prepared.snapshot_id, ArtifactStores(objects), result, progress, prepared.facts.reconciles)
+    executor = Executor(api, repo, prepared.snapshot_id, ArtifactStores(objects), result, progress, prepared.facts.reconciles,
+                        assigns_ranges=bool(prepared.facts.serves_kind("security.openshift.io", "SecurityContextConstraints")))
     return executor.run(prepared.plan)

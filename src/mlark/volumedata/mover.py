@@ -25,9 +25,15 @@ def mover_pod(
     image: str = DEFAULT_IMAGE,
     node_name: str | None = None,
     read_only: bool = False,
+    change_owners: bool = False,
 ) -> dict[str, Any]:
     """The mover pod for `claim`. node_name pins it beside the pod already using a
-    ReadWriteOnce volume, which a second node could not attach."""
+    ReadWriteOnce volume, which a second node could not attach. change_owners runs it as root
+    with the capabilities chown needs (on OpenShift: an SCC such as anyuid for mlark's account)."""
+    security: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    if change_owners:
+        security = {"allowPrivilegeEscalation": False, "runAsUser": 0, "runAsNonRoot": False,
+                    "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}}
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 1,
@@ -40,7 +46,7 @@ def mover_pod(
                 "workingDir": MOUNT_PATH,
                 "volumeMounts": [{"name": "data", "mountPath": MOUNT_PATH, "readOnly": read_only}],
                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "securityContext": security,
             }
         ],
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim, "readOnly": read_only}}],

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator
 from kubernetes.client import ApiClient
 
 from mlark.kube.apply import create, delete, get, pod_running, wait_for
 from mlark.kube.errors import KubeError
-from mlark.kube.exec import ExecResult, exec_feed, exec_stream, sized_stdin, wait_exec_ready
+from mlark.kube.exec import ExecResult, exec_capture, exec_feed, exec_stream, sized_stdin, wait_exec_ready
 from mlark.kube.listing import list_objects
 from mlark.kube.discovery import resource_for
 from mlark.volumedata.mover import CAPTURE_COMMAND, CONTAINER, DEFAULT_IMAGE, RESTORE_COMMAND, mover_pod
+from mlark.volumedata.ownership import PROBE_COMMAND, Census, Shift, reown_command
 
 
 class VolumeTransferError(KubeError):
@@ -35,7 +37,7 @@ def mover(api: ApiClient, namespace: str, claim: str, purpose: str, *, image: st
     """A running mover pod for claim (its name); deleted on exit, whatever happened."""
     _require_bound(api, namespace, claim)
     pod = mover_pod(namespace, claim, purpose, image=image, node_name=node_using(api, namespace, claim),
-                    read_only=purpose == "capture")
+                    read_only=purpose == "capture", change_owners=purpose == "reown")
     name = pod["metadata"]["name"]
     delete(api, "v1", "Pod", name, namespace)  # a leftover of an interrupted run
     _wait_gone(api, namespace, name)
@@ -84,7 +86,38 @@ def restore(api: ApiClient, namespace: str, claim: str, archive: Callable[[], It
             if result.returncode != -1:
                 break
     if result.returncode != 0:
-        detail = result.stderr.decode(errors="replace").strip()[-500:] or result.message
-        raise VolumeTransferError(f"restoring PVC {namespace}/{claim} failed (tar exit {result.returncode}): {detail}")
+        raise VolumeTransferError(f"restoring PVC {namespace}/{claim} failed (tar exit {result.returncode}): {_detail(result)}")
     return result
 
+
+
+@dataclass
+class Reowned:
+    """What re-owning changed: the ID moves applied and the files they touched."""
+
+    uids: dict[int, int]
+    gids: dict[int, int]
+    files: int
+
+
+def reown(api: ApiClient, namespace: str, claim: str, uids: Shift | None, gids: Shift | None, *,
+          image: str = DEFAULT_IMAGE) -> Reowned:
+    """Move the owners of the volume's files from the source ranges to the target ranges."""
+    with mover(api, namespace, claim, "reown", image=image) as pod:
+        probe = exec_capture(api, namespace, pod, CONTAINER, PROBE_COMMAND)
+        if probe.returncode != 0:
+            raise VolumeTransferError(f"listing the owners in PVC {namespace}/{claim} failed: {_detail(probe)}")
+        census = Census.parse(probe.text)
+        uid_map = uids.mapping(census.uids()) if uids else {}
+        gid_map = gids.mapping(census.gids()) if gids else {}
+        if uid_map or gid_map:
+            result = exec_capture(api, namespace, pod, CONTAINER, reown_command(uid_map, gid_map))
+            if result.returncode != 0:
+                raise VolumeTransferError(f"re-owning the files of PVC {namespace}/{claim} failed (the mover runs as "
+                                          f"root with CAP_CHOWN; on OpenShift its service account needs an SCC that "
+                                          f"allows it, e.g. anyuid): {_detail(result)}")
+    return Reowned(uids=uid_map, gids=gid_map, files=census.files_moved(uid_map, gid_map))
+
+
+def _detail(result: ExecResult) -> str:
+    return result.stderr.decode(errors="replace").strip()[-500:] or result.message

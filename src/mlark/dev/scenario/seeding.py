@@ -19,6 +19,7 @@ from mlark.dev.scenario.spec import (
     PIPELINES_DB,
     REGISTRY_DB,
     WORKBENCH_CONTAINER,
+    WORKBENCH_OWNER,
     WORKBENCH_SELECTOR,
     ScenarioInfo,
 )
@@ -30,7 +31,8 @@ def write_notebook(api: ApiClient) -> None:
     """Relative path: exec starts in the container's workingDir, the workbench PVC. An existing
     notebook is kept (its notes may be newer than ours); stdin is drained either way."""
     pod = running_pod(api, DEMO_NS, WORKBENCH_SELECTOR)
-    script = f"if [ -e {NOTEBOOK_FILE} ]; then cat >/dev/null; else cat > {NOTEBOOK_FILE}; fi"
+    script = (f"if [ -e {NOTEBOOK_FILE} ]; then cat >/dev/null; else cat > {NOTEBOOK_FILE}; fi; "
+              f"chown {WORKBENCH_OWNER}:{WORKBENCH_OWNER} {NOTEBOOK_FILE}")
     exec_checked(api, DEMO_NS, pod, WORKBENCH_CONTAINER, ["sh", "-c", script], stdin=notebook_document())
 
 

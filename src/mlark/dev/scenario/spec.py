@@ -119,5 +119,8 @@ CATALOG_DB = DatabaseRef(
 WORKBENCH_SELECTOR = "statefulset=rodolfo-workbench"
 WORKBENCH_CONTAINER = "rodolfo-workbench"
 NOTEBOOK_FILE = "iris-notes.ipynb"
+# OpenShift runs the workbench with the first UID of rhoai-demo's range (00-platform.yaml) and
+# that ID as fsGroup, so the notebook's files belong to it.
+WORKBENCH_OWNER = 1000740000
 PREDICTOR_SELECTOR = "app=isvc.iris-predictor"
 PREDICTOR_PORT = 8080
