@@ -187,7 +187,7 @@ class Executor:
         except Exception as error:  # recorded per volume; the other steps go on
             return self._data("reown", subject, Outcome.failed, str(error))
         ranges = [f"{name} {shift.source} -> {shift.target}" for name, shift in (("UIDs", uids), ("GIDs", gids)) if shift]
-        return self._data("reown", subject, Outcome.updated, f"{', '.join(ranges)}: {moved.files} files re-owned",
+        return self._data("reown", subject, Outcome.updated, f"{', '.join(ranges)}: {moved.files} file{'' if moved.files == 1 else 's'} re-owned",
                           seconds=time.monotonic() - started)
 
     def _namespace_annotations(self, namespace: str) -> dict[str, str]:
