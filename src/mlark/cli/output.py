@@ -69,3 +69,23 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     # The message is text, never markup: names like `[/NAME,...]` or `[default]` must print as they are.
     error_console.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    """YAML as people write manifests: multi-line strings as literal blocks, no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ManifestDumper.add_representer(str, _string)
+
+
+def dump_manifests(objects: list[dict[str, Any]]) -> str:
+    """Kubernetes objects as one multi-document YAML stream, for `kubectl apply -f -`."""
+    return yaml.dump_all(objects, Dumper=_ManifestDumper, sort_keys=False)
