@@ -21,6 +21,7 @@ from mlark.repo.backend.base import Kind
 from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
 from mlark.repo.locks import RepoLock
+from mlark.repo.memory import keep_freed_buffers
 from mlark.repo.models import Node, RestoreSummary
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
@@ -382,6 +383,7 @@ def restore(repo: Repository, snapshot_ref: str, target: str, *, path: str = "",
     """Restore a snapshot (or the subtree at `path`) into the directory `target`."""
     progress = progress or NoProgress()
     started = time.monotonic()
+    keep_freed_buffers()
     with RepoLock(repo.backend, exclusive=False, operation="restore", wait=lock_wait):
         repo.load_index()
         snapshot_id, snapshot = repo.find_snapshot(snapshot_ref)
