@@ -11,6 +11,8 @@ import pytest
 from mlark.repo.backend import LocalBackend
 from mlark.repo.backend import local
 from mlark.repo.backend.base import Kind
+from mlark.repo.restorer import PackReader
+from tests.repo.conftest import make_repo
 
 SIZES = [local._DIRECT_FROM, local._DIRECT_FROM + 1, 3 * 1024 * 1024 + 4097, 9 * 1024 * 1024 + 5]
 
@@ -45,3 +47,18 @@ def test_refused_direct_io_falls_back_to_the_page_cache(tmp_path: Path, monkeypa
     backend.save_parts(Kind.data, "cd" + "1" * 62, [data[:100], data[100:]])
     assert backend.load(Kind.data, "cd" + "1" * 62) == data
     assert local._direct_unsupported
+
+
+def test_pack_reader_reads_unaligned_ranges(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    data = os.urandom(3 * 1024 * 1024 + 123)
+    name = "ef" + "2" * 62
+    repo.backend.save_parts(Kind.data, name, [data])
+    for direct in (True, False):
+        reader = PackReader(repo, direct=direct)
+        try:
+            for offset, length in [(0, 1), (1, 4095), (4095, 2), (4096, 4096), (12345, 1024 * 1024 + 7),
+                                   (len(data) - 10, 10), (len(data) - 10, 100), (0, len(data))]:
+                assert bytes(reader.read(name, offset, length)) == data[offset : offset + length]
+        finally:
+            reader.close()

@@ -13,7 +13,7 @@ from mlark.repo.archiver import Archiver, BackupOptions, StreamSource
 from mlark.repo.errors import NotFound, UsageError
 from mlark.repo.keys import _user
 from mlark.repo.locks import RepoLock
-from mlark.repo.memory import keep_freed_buffers
+from mlark.repo.memory import gc_paused, keep_freed_buffers
 from mlark.repo.models import BackupSummary, Node, Snapshot, Tree
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
@@ -98,8 +98,14 @@ def _prescan(paths: list[str]) -> int:
 def backup(repo: Repository, paths: Sequence[str] = (), streams: Sequence[StreamSource] = (),
            options: BackupOptions | None = None, progress: Progress | None = None) -> BackupSummary:
     """Back up paths and named streams into one snapshot; return what was done."""
-    options = options or BackupOptions()
     keep_freed_buffers()
+    with gc_paused():
+        return _backup(repo, paths, streams, options, progress)
+
+
+def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSource],
+            options: BackupOptions | None, progress: Progress | None) -> BackupSummary:
+    options = options or BackupOptions()
     progress = progress or NoProgress()
     if not paths and not streams:
         raise UsageError("nothing to back up: give paths or a stream")

@@ -1,4 +1,4 @@
-"""Allocator settings for the bulk operations (backup, restore).
+"""Memory settings for the bulk operations (backup, restore): the allocator, and the cyclic GC.
 
 Backup and restore allocate and free buffers of 0.5–8 MiB all the time (chunks, compressed
 and sealed blobs, decrypted and decompressed data). glibc serves blocks of that size with a
@@ -15,9 +15,12 @@ where the C library has no mallopt (musl, macOS) or the process is not on Linux.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import sys
 import threading
+from collections.abc import Iterator
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -44,3 +47,32 @@ def keep_freed_buffers() -> bool:
         mallopt.restype = ctypes.c_int
         _done = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
         return _done
+
+
+_paused = 0
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (reference counting still frees everything acyclic).
+
+    Backup and restore make tens of thousands of short-lived objects (nodes, futures, blob
+    entries) that hold no cycles; the collector kept walking them: ~5% of a backup's CPU.
+    """
+    global _paused
+    with _lock:
+        _paused += 1
+        if _paused == 1:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            _state["enable"] = was_enabled
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _state.get("enable"):
+                gc.enable()
+
+
+_state: dict[str, bool] = {}

@@ -92,10 +92,23 @@ class LocalBackend:
         except OSError as exc:
             raise _translate(exc, str(path)) from exc
 
-    def open_fd(self, kind: Kind, name: str) -> int:
-        """A read-only descriptor of an object, for repeated ranged reads (pread); the caller closes it."""
+    def open_fd(self, kind: Kind, name: str, direct: bool = False) -> int:
+        """A read-only descriptor of an object, for repeated ranged reads (pread); the caller closes it.
+
+        direct: opened with O_DIRECT (reads must be aligned to ALIGN); raises DirectUnsupported
+        where the file system refuses it.
+        """
         path = self._path(kind, name)
         try:
+            if direct:
+                if not _O_DIRECT:
+                    raise DirectUnsupported(str(path))
+                try:
+                    return os.open(path, os.O_RDONLY | os.O_CLOEXEC | _O_DIRECT)
+                except OSError as exc:
+                    if exc.errno == errno.EINVAL:
+                        raise DirectUnsupported(str(path)) from exc
+                    raise
             return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
@@ -131,20 +144,26 @@ class LocalBackend:
             raise _translate(exc, object_path(kind, name)) from exc
 
 
+class DirectUnsupported(Exception):
+    """The file system refuses O_DIRECT."""
+
+
 _IOV_MAX = 1024
 _DIRECT_FROM = 1024 * 1024
-_ALIGN = 4096  # O_DIRECT alignment of memory, offsets and lengths (covers 512-byte devices too)
+ALIGN = _ALIGN = 4096  # O_DIRECT alignment of memory, offsets and lengths (covers 512-byte devices too)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _direct_unsupported: set[int] = set()  # st_dev of file systems that refused O_DIRECT
 _local = threading.local()
 
 
-def _aligned_buffer(size: int) -> mmap.mmap:
-    """A page-aligned buffer of at least size bytes, kept per thread and reused (anonymous mmap)."""
+def aligned_buffer(size: int) -> mmap.mmap:
+    """A page-aligned buffer of at least size bytes, kept per thread and reused (anonymous mmap).
+
+    Its content is only valid until the thread's next call: callers use it and let go of it.
+    """
     buffer: mmap.mmap | None = getattr(_local, "buffer", None)
     if buffer is None or len(buffer) < size:
-        if buffer is not None:
-            buffer.close()
+        # The old buffer is left to be freed when no view of it remains.
         buffer = _local.buffer = mmap.mmap(-1, max(size, 8 * 1024 * 1024))
     return buffer
 
@@ -172,7 +191,7 @@ def _save_direct(temp: Path, parts: list[bytes], total: int) -> bool:
         return False
     try:
         padded = -(-total // _ALIGN) * _ALIGN
-        buffer = _aligned_buffer(padded)
+        buffer = aligned_buffer(padded)
         position = 0
         for part in parts:
             buffer[position : position + len(part)] = part
