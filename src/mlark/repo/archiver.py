@@ -54,17 +54,34 @@ ParentNodes = dict[str, Node]
 _LOOKAHEAD_FILES = 4096
 
 
-class _Content:
-    """The blob IDs of a file being stored: chunk futures, or one future of a whole small file."""
+# Small files of one directory are stored by one worker task, up to this many or this many bytes:
+# one hand-over between threads per batch instead of per file.
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
 
-    def __init__(self, chunks: list[Future[str]] | None = None, whole: Future[list[str] | None] | None = None) -> None:
+
+class _Batch:
+    """Small files (path, changed?) to read and store in one worker task, in order."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, bool]] = []
+        self.size = 0
+        self.future: Future[list[list[str] | None]] | None = None
+
+
+class _Content:
+    """The blob IDs of a file being stored: chunk futures, or its place in a batch of small files."""
+
+    def __init__(self, chunks: list[Future[str]] | None = None, batch: _Batch | None = None, index: int = 0) -> None:
         self.chunks = chunks
-        self.whole = whole
+        self.batch = batch
+        self.index = index
 
     def result(self) -> list[str] | None:
         """The blob IDs, or None when the file could not be read (a warning says why)."""
-        if self.whole is not None:
-            return self.whole.result()
+        if self.batch is not None:
+            assert self.batch.future is not None, "batch not handed out"
+            return self.batch.future.result()[self.index]
         return [future.result() for future in self.chunks or []]
 
 
@@ -92,6 +109,7 @@ class Archiver:
         self._count = threading.Lock()  # summary counters and warnings, updated by workers too
         self._walked: deque[_Dir] = deque()  # walked directories, children before parents
         self._waiting = 0  # files of walked directories not yet resolved
+        self._batch: _Batch | None = None  # small files not yet handed to the workers
 
     # --- content ------------------------------------------------------------------
 
@@ -115,26 +133,36 @@ class Archiver:
     def _content_chunks(self, reader: Any) -> list[Future[str]]:
         return [self._submit(chunk) for chunk in self.repo.chunker.chunks(reader)]
 
-    def _small_file(self, path: str, changed: bool) -> list[str] | None:
-        """Read and store a file expected to fit one chunk, all on a worker thread."""
+    def _small_files(self, files: list[tuple[str, bool]]) -> list[list[str] | None]:
+        """Read and store files expected to fit one chunk each, all on a worker thread."""
         try:
-            try:
-                with open(path, "rb", buffering=0) as handle:
-                    data = _read_up_to(handle, self._small + 1)
-                    if len(data) <= self._small:
-                        return [self._save(data)] if data else []
-                    # It grew since it was listed: chunk it here, one chunk at a time.
-                    return [self._save(chunk) for chunk in self.repo.chunker.chunks(_Prefixed(data, handle))]
-            except OSError as exc:
-                with self._count:
-                    self.warnings.append(f"{path}: {exc.strerror}")
-                    if changed:
-                        self.summary.files_changed -= 1
-                    else:
-                        self.summary.files_new -= 1
-                return None
+            return [self._small_file(path, changed) for path, changed in files]
         finally:
             self._slots.release()
+
+    def _small_file(self, path: str, changed: bool) -> list[str] | None:
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                data = _read_up_to(handle, self._small + 1)
+                if len(data) <= self._small:
+                    return [self._save(data)] if data else []
+                # It grew since it was listed: chunk it here, one chunk at a time.
+                return [self._save(chunk) for chunk in self.repo.chunker.chunks(_Prefixed(data, handle))]
+        except OSError as exc:
+            with self._count:
+                self.warnings.append(f"{path}: {exc.strerror}")
+                if changed:
+                    self.summary.files_changed -= 1
+                else:
+                    self.summary.files_new -= 1
+            return None
+
+    def _hand_out_small(self) -> None:
+        """Give the pending batch of small files to the workers."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            self._slots.acquire()
+            batch.future = self.pool.submit(self._small_files, batch.files)
 
     def _finish(self, futures: list[Future[str]] | _Content) -> list[str]:
         if isinstance(futures, _Content):
@@ -175,6 +203,7 @@ class Archiver:
 
     def _resolve(self, keep: int) -> None:
         """Save the trees of walked directories, oldest first, until at most `keep` files wait."""
+        self._hand_out_small()  # a directory's small files are batched until it is walked
         while self._walked and (self._waiting > keep or keep == 0):
             walked = self._walked.popleft()
             nodes: list[Node] = []
@@ -235,9 +264,14 @@ class Archiver:
             else:
                 self.summary.files_changed += 1
         if st.st_size <= self._small:
-            # Small files are opened, read and stored on a worker: the walk never waits on them.
-            self._slots.acquire()
-            return _meta_node(name, "file", st), _Content(whole=self.pool.submit(self._small_file, path, parent is not None))
+            # Small files are opened, read and stored on a worker, in batches: the walk never waits on them.
+            batch = self._batch = self._batch or _Batch()
+            batch.files.append((path, parent is not None))
+            batch.size += st.st_size
+            content = _Content(batch=batch, index=len(batch.files) - 1)
+            if len(batch.files) >= _BATCH_FILES or batch.size >= _BATCH_BYTES:
+                self._hand_out_small()
+            return _meta_node(name, "file", st), content
         try:
             with open(path, "rb") as handle:
                 content = _Content(chunks=self._content_chunks(handle))
