@@ -20,6 +20,10 @@ from mlark.repo.repository import Repository
 from mlark.repo.saver import BlobSaver
 
 
+# Larger files read and chunked at once, each by a thread of its own, while the walk goes on.
+READERS = 2
+
+
 def _top_name(path: str) -> str:
     name = os.path.basename(os.path.normpath(os.path.abspath(path)))
     if not name:
@@ -119,8 +123,9 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
         progress.begin("backup", _prescan(abs_paths) if not isinstance(progress, NoProgress) else None)
         saver = BlobSaver(repo, options.compression)
         try:
-            with ThreadPoolExecutor(options.workers, thread_name_prefix="mlark-chunk") as pool:
-                archiver = Archiver(repo, saver, pool, progress, options.workers)
+            with ThreadPoolExecutor(options.workers, thread_name_prefix="mlark-chunk") as pool, \
+                    ThreadPoolExecutor(READERS, thread_name_prefix="mlark-read") as readers:
+                archiver = Archiver(repo, saver, pool, progress, options.workers, readers)
                 tree = _archive(archiver, list(paths), streams, parent.tree if parent else None)
             saver.flush()
         finally:
