@@ -181,7 +181,7 @@ def test_nested_tree_round_trips_when_directories_are_saved_while_walking_goes_o
         (src / path).mkdir(parents=True)
     for i, directory in enumerate(["", "a", "a/b", "a/b/c", "a/d", "e"] * 3):
         (src / directory / f"f{i}.txt").write_bytes(os.urandom(100 + i))
-    (src / "a" / "big.bin").write_bytes(os.urandom(300_000))  # several chunks, read on the walking thread
+    (src / "a" / "big.bin").write_bytes(os.urandom(300_000))  # several chunks, read on a reader thread
     summary = backup(repo, [str(src)])
     assert summary.files_new == 19 and summary.dirs == 6
     assert summary.bytes_read == sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
@@ -190,3 +190,25 @@ def test_nested_tree_round_trips_when_directories_are_saved_while_walking_goes_o
     assert tree_state(tmp_path / "out" / "nested") == tree_state(src)
     second = backup(reopen(repo), [str(src)])
     assert second.files_unchanged == 19 and second.bytes_new == 0
+
+
+def test_directories_walked_after_a_large_file_are_saved_before_it_is_stored(
+        repo: Repository, tmp_path: Path, monkeypatch: object) -> None:
+    import mlark.repo.archiver as archiver
+
+    monkeypatch.setattr(archiver, "_LOOKAHEAD_FILES", 5)  # type: ignore[attr-defined]
+    monkeypatch.setattr(archiver, "_BATCH_FILES", 4)  # type: ignore[attr-defined]
+    src = tmp_path / "mixed"
+    (src / "a").mkdir(parents=True)
+    (src / "a" / "big.bin").write_bytes(os.urandom(2_000_000))
+    for d in range(8):
+        (src / f"s{d}" / "sub").mkdir(parents=True)
+        for i in range(7):
+            (src / f"s{d}" / f"{i}.txt").write_bytes(os.urandom(50 + i))
+            (src / f"s{d}" / "sub" / f"{i}.txt").write_bytes(os.urandom(60 + i))
+    (src / "z.bin").write_bytes(os.urandom(700_000))
+    summary = backup(repo, [str(src)])
+    assert summary.files_new == 2 + 8 * 14 and summary.dirs == 1 + 1 + 16
+    result = restore(reopen(repo), summary.snapshot_id, str(tmp_path / "out"))
+    assert result.damaged == []
+    assert tree_state(tmp_path / "out" / "mixed") == tree_state(src)

@@ -127,7 +127,7 @@ def backup(
     tag: list[str] = typer.Option([], "--tag", help="Tag the snapshot (repeatable)."),
     host: str | None = typer.Option(None, "--host", help="Host name recorded (default: this host)."),
     parent: str | None = typer.Option(None, "--parent", help="Parent snapshot (default: latest of the same sources; 'none' for none)."),
-    compression: str = typer.Option("auto", "--compression", help="auto (zstd 3 on small blobs, 1 on large), a zstd level 1-19, or off."),
+    compression: str = typer.Option("auto", "--compression", help="auto (zstd level 1), a zstd level 1-19, or off."),
     meta: list[str] = typer.Option([], "--meta", help="Free-form KEY=VALUE metadata (repeatable)."),
     repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,

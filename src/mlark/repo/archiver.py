@@ -1,8 +1,8 @@
 """Backup: walk paths and read streams, chunk them, and save trees, blobs and a snapshot.
 
-The main thread walks, and reads and chunks larger files (both release the GIL); a
-worker pool hashes, compresses and seals chunks, and reads small files whole;
-BlobSaver's writers store packs. A semaphore bounds the chunks in flight, and a
+The main thread walks; reader threads read and chunk larger files (both release the GIL),
+so the walk goes on to the next files meanwhile; a worker pool hashes, compresses and seals
+chunks, and reads small files whole, in batches; BlobSaver's writers store packs. A semaphore bounds the chunks in flight, and a
 directory's tree is saved once its files are stored, with a bounded number of files
 waiting for that, so memory stays bounded whatever the size of the data.
 """
@@ -59,18 +59,54 @@ ParentNodes = dict[str, Node]
 _LOOKAHEAD_FILES = 4096
 
 
-class _Content:
-    """The blob IDs of a file being stored: chunk futures, or one future of a whole small file."""
+# Small files of one directory are stored by one worker task, up to this many or this many bytes:
+# one hand-over between threads per batch instead of per file.
+_BATCH_FILES = 32
+_BATCH_BYTES = 4 * 1024 * 1024
 
-    def __init__(self, chunks: list[Future[str]] | None = None, whole: Future[list[str] | None] | None = None) -> None:
+
+class _Batch:
+    """Small files (path, changed?) to read and store in one worker task, in order."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, bool]] = []
+        self.size = 0
+        self.future: Future[list[list[str] | None]] | None = None
+
+
+class _Content:
+    """The blob IDs of a file being stored: chunk futures, or its place in a batch of small files."""
+
+    def __init__(self, chunks: list[Future[str]] | None = None, batch: _Batch | None = None, index: int = 0,
+                 read: Future[list[Future[str]] | None] | None = None) -> None:
         self.chunks = chunks
-        self.whole = whole
+        self.batch = batch
+        self.index = index
+        self.read = read  # a file read and chunked on a reader thread: the futures of its chunks
+
+    def done(self) -> bool:
+        """Whether result() would return without waiting."""
+        if self.batch is not None:
+            return self.batch.future is not None and self.batch.future.done()
+        if self.read is not None:
+            if not self.read.done():
+                return False
+            if self.read.exception() is not None or self.read.result() is None:
+                return True
+            return all(future.done() for future in self.read.result() or [])
+        return all(future.done() for future in self.chunks or [])
 
     def result(self) -> list[str] | None:
         """The blob IDs, or None when the file could not be read (a warning says why)."""
-        if self.whole is not None:
-            return self.whole.result()
-        return [future.result() for future in self.chunks or []]
+        if self.batch is not None:
+            assert self.batch.future is not None, "batch not handed out"
+            return self.batch.future.result()[self.index]
+        chunks = self.chunks
+        if self.read is not None:
+            chunks = self.read.result()
+            if chunks is None:
+                return None
+        return [future.result() for future in chunks or []]
 
 
 class _Dir:
@@ -84,19 +120,36 @@ class _Dir:
         self.node: Node | None = None
 
 
+def _ready(walked: _Dir) -> bool:
+    """Whether a walked directory's files are all stored and its subdirectories saved."""
+    for item in walked.items:
+        if isinstance(item, _Dir):
+            if item.node is None:
+                return False
+        elif isinstance(item, tuple) and not item[1].done():
+            return False
+    return True
+
+
 class Archiver:
-    def __init__(self, repo: Repository, saver: BlobSaver, pool: ThreadPoolExecutor, progress: Progress, workers: int) -> None:
+    def __init__(self, repo: Repository, saver: BlobSaver, pool: ThreadPoolExecutor, progress: Progress, workers: int,
+                 readers: ThreadPoolExecutor | None = None) -> None:
         self.repo = repo
         self.saver = saver
         self.pool = pool
+        self.readers = readers  # None: larger files are read and chunked by the walking thread
         self.progress = progress
         self.summary = BackupSummary()
         self.warnings: list[str] = []
-        self._slots = threading.BoundedSemaphore(workers * 3)
+        self._slots = threading.BoundedSemaphore(workers * 3)  # chunks in flight
+        # Batches of small files in flight: slots of their own, so the walk goes on through small
+        # files while readers keep the chunk slots full.
+        self._batch_slots = threading.BoundedSemaphore(workers * 2)
         self._small = repo.config.chunker.min_size
         self._count = threading.Lock()  # summary counters and warnings, updated by workers too
         self._walked: deque[_Dir] = deque()  # walked directories, children before parents
         self._waiting = 0  # files of walked directories not yet resolved
+        self._batch: _Batch | None = None  # small files not yet handed to the workers
 
     # --- content ------------------------------------------------------------------
 
@@ -120,26 +173,48 @@ class Archiver:
     def _content_chunks(self, reader: Any) -> list[Future[str]]:
         return [self._submit(chunk) for chunk in self.repo.chunker.chunks(reader)]
 
-    def _small_file(self, path: str, changed: bool) -> list[str] | None:
-        """Read and store a file expected to fit one chunk, all on a worker thread."""
+    def _small_files(self, files: list[tuple[str, bool]]) -> list[list[str] | None]:
+        """Read and store files expected to fit one chunk each, all on a worker thread."""
         try:
-            try:
-                with open(path, "rb", buffering=0) as handle:
-                    data = _read_up_to(handle, self._small + 1)
-                    if len(data) <= self._small:
-                        return [self._save(data)] if data else []
-                    # It grew since it was listed: chunk it here, one chunk at a time.
-                    return [self._save(chunk) for chunk in self.repo.chunker.chunks(_Prefixed(data, handle))]
-            except OSError as exc:
-                with self._count:
-                    self.warnings.append(f"{path}: {exc.strerror}")
-                    if changed:
-                        self.summary.files_changed -= 1
-                    else:
-                        self.summary.files_new -= 1
-                return None
+            return [self._small_file(path, changed) for path, changed in files]
         finally:
-            self._slots.release()
+            self._batch_slots.release()
+
+    def _small_file(self, path: str, changed: bool) -> list[str] | None:
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                data = _read_up_to(handle, self._small + 1)
+                if len(data) <= self._small:
+                    return [self._save(data)] if data else []
+                # It grew since it was listed: chunk it here, one chunk at a time.
+                return [self._save(chunk) for chunk in self.repo.chunker.chunks(_Prefixed(data, handle))]
+        except OSError as exc:
+            self._unreadable(path, exc, changed)
+            return None
+
+    def _large_file(self, path: str, changed: bool) -> list[Future[str]] | None:
+        """Read and chunk a file on a reader thread; the workers store its chunks."""
+        try:
+            with open(path, "rb") as handle:
+                return self._content_chunks(handle)
+        except OSError as exc:
+            self._unreadable(path, exc, changed)
+            return None
+
+    def _unreadable(self, path: str, exc: OSError, changed: bool) -> None:
+        with self._count:
+            self.warnings.append(f"{path}: {exc.strerror}")
+            if changed:
+                self.summary.files_changed -= 1
+            else:
+                self.summary.files_new -= 1
+
+    def _hand_out_small(self) -> None:
+        """Give the pending batch of small files to the workers."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            self._batch_slots.acquire()
+            batch.future = self.pool.submit(self._small_files, batch.files)
 
     def _finish(self, futures: list[Future[str]] | _Content) -> list[str]:
         if isinstance(futures, _Content):
@@ -179,25 +254,40 @@ class Archiver:
         return walked
 
     def _resolve(self, keep: int) -> None:
-        """Save the trees of walked directories, oldest first, until at most `keep` files wait."""
-        while self._walked and (self._waiting > keep or keep == 0):
-            walked = self._walked.popleft()
-            nodes: list[Node] = []
-            for item in walked.items:
-                if isinstance(item, _Dir):
-                    assert item.node is not None  # children are walked, and resolved, before parents
-                    nodes.append(item.node)
-                elif isinstance(item, tuple):
-                    node, content = item
-                    blobs = content.result()
-                    if blobs is not None:
-                        nodes.append(node.model_copy(update={"content": blobs}))
+        """Save the trees of walked directories until at most `keep` files wait: first every one
+        whose files are already stored, then the oldest, waiting for its files."""
+        self._hand_out_small()  # a directory's small files are batched until it is walked
+        if keep and self._waiting > keep:
+            # Without waiting: the oldest directory may hold a large file still being read,
+            # while thousands of small files walked after it are stored already.
+            pending: deque[_Dir] = deque()
+            for walked in self._walked:
+                if _ready(walked):
+                    self._save_dir(walked)
                 else:
-                    nodes.append(item)
-            self._waiting -= walked.files
-            walked.items = []
-            self.summary.dirs += 1
-            walked.node = _meta_node(walked.name, "dir", walked.st, subtree=self.save_tree(nodes))
+                    pending.append(walked)
+            self._walked = pending
+        while self._walked and (self._waiting > keep or keep == 0):
+            self._save_dir(self._walked.popleft())
+
+    def _save_dir(self, walked: _Dir) -> None:
+        """Save the tree of a walked directory, waiting for its files to be stored."""
+        nodes: list[Node] = []
+        for item in walked.items:
+            if isinstance(item, _Dir):
+                assert item.node is not None  # children are walked, and resolved, before parents
+                nodes.append(item.node)
+            elif isinstance(item, tuple):
+                node, content = item
+                blobs = content.result()
+                if blobs is not None:
+                    nodes.append(node.model_copy(update={"content": blobs}))
+            else:
+                nodes.append(item)
+        self._waiting -= walked.files
+        walked.items = []
+        self.summary.dirs += 1
+        walked.node = _meta_node(walked.name, "dir", walked.st, subtree=self.save_tree(nodes))
 
     def dir_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node:
         walked = self._walk_dir(path, name, st, parent)
@@ -240,9 +330,16 @@ class Archiver:
             else:
                 self.summary.files_changed += 1
         if st.st_size <= self._small:
-            # Small files are opened, read and stored on a worker: the walk never waits on them.
-            self._slots.acquire()
-            return _meta_node(name, "file", st), _Content(whole=self.pool.submit(self._small_file, path, parent is not None))
+            # Small files are opened, read and stored on a worker, in batches: the walk never waits on them.
+            batch = self._batch = self._batch or _Batch()
+            batch.files.append((path, parent is not None))
+            batch.size += st.st_size
+            content = _Content(batch=batch, index=len(batch.files) - 1)
+            if len(batch.files) >= _BATCH_FILES or batch.size >= _BATCH_BYTES:
+                self._hand_out_small()
+            return _meta_node(name, "file", st), content
+        if self.readers is not None:
+            return _meta_node(name, "file", st), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
         try:
             with open(path, "rb") as handle:
                 content = _Content(chunks=self._content_chunks(handle))

@@ -13,10 +13,15 @@ from mlark.repo.archiver import Archiver, BackupOptions, StreamSource
 from mlark.repo.errors import NotFound, UsageError
 from mlark.repo.keys import _user
 from mlark.repo.locks import RepoLock
+from mlark.repo.memory import gc_paused, keep_freed_buffers
 from mlark.repo.models import BackupSummary, Node, Snapshot, Tree
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
 from mlark.repo.saver import BlobSaver
+
+
+# Larger files read and chunked at once, each by a thread of its own, while the walk goes on.
+READERS = 2
 
 
 def _top_name(path: str) -> str:
@@ -97,6 +102,13 @@ def _prescan(paths: list[str]) -> int:
 def backup(repo: Repository, paths: Sequence[str] = (), streams: Sequence[StreamSource] = (),
            options: BackupOptions | None = None, progress: Progress | None = None) -> BackupSummary:
     """Back up paths and named streams into one snapshot; return what was done."""
+    keep_freed_buffers()
+    with gc_paused():
+        return _backup(repo, paths, streams, options, progress)
+
+
+def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSource],
+            options: BackupOptions | None, progress: Progress | None) -> BackupSummary:
     options = options or BackupOptions()
     progress = progress or NoProgress()
     if not paths and not streams:
@@ -111,8 +123,9 @@ def backup(repo: Repository, paths: Sequence[str] = (), streams: Sequence[Stream
         progress.begin("backup", _prescan(abs_paths) if not isinstance(progress, NoProgress) else None)
         saver = BlobSaver(repo, options.compression)
         try:
-            with ThreadPoolExecutor(options.workers, thread_name_prefix="mlark-chunk") as pool:
-                archiver = Archiver(repo, saver, pool, progress, options.workers)
+            with ThreadPoolExecutor(options.workers, thread_name_prefix="mlark-chunk") as pool, \
+                    ThreadPoolExecutor(READERS, thread_name_prefix="mlark-read") as readers:
+                archiver = Archiver(repo, saver, pool, progress, options.workers, readers)
                 tree = _archive(archiver, list(paths), streams, parent.tree if parent else None)
             saver.flush()
         finally:

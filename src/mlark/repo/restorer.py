@@ -18,9 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlark.repo.backend.base import Kind
+from mlark.repo.backend.local import ALIGN, DirectUnsupported, aligned_buffer
 from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
 from mlark.repo.locks import RepoLock
+from mlark.repo.memory import gc_paused, keep_freed_buffers
 from mlark.repo.models import Node, RestoreSummary
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
@@ -86,21 +88,29 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 class PackReader:
     """Byte ranges of packs; for a local backend, a few pack files stay open (LRU) and are read with pread.
 
+    Local packs are read with O_DIRECT where the file system allows it (packs are written that
+    way too, see backend/local.py): the bytes go from the disk into a buffer of the thread,
+    without filling the page cache first. Such a read returns a view of that buffer, valid until
+    the thread's next read: use it, then let go of it.
+
     Thread-safe. A file in use by a reader is never closed under it: eviction skips it.
     """
 
-    def __init__(self, repo: Repository, keep: int = _OPEN_PACKS) -> None:
+    def __init__(self, repo: Repository, keep: int = _OPEN_PACKS, direct: bool = True) -> None:
         self._backend = repo.backend
         self._open_fd = getattr(repo.backend, "open_fd", None)
+        self._direct = direct and self._open_fd is not None
         self._keep = keep
         self._lock = threading.Lock()
-        self._fds: OrderedDict[str, list[int]] = OrderedDict()  # pack -> [fd, users]
+        self._fds: OrderedDict[str, list[int]] = OrderedDict()  # pack -> [fd, users, direct]
 
-    def read(self, pack: str, offset: int, length: int) -> bytes:
+    def read(self, pack: str, offset: int, length: int) -> bytes | memoryview:
         if self._open_fd is None:
             return self._backend.load(Kind.data, pack, offset, length)
         entry = self._acquire(pack)
         try:
+            if entry[2]:
+                return _read_direct(entry[0], offset, length)
             return os.pread(entry[0], length, offset)
         finally:
             with self._lock:
@@ -113,27 +123,45 @@ class PackReader:
                 self._fds.move_to_end(pack)
                 entry[1] += 1
                 return entry
-        fd = self._open_fd(Kind.data, pack)  # outside the lock: opening may block
+        fd, direct = self._open(pack)  # outside the lock: opening may block
         with self._lock:
             entry = self._fds.get(pack)
             if entry is not None:  # another thread opened it meanwhile
                 os.close(fd)
             else:
-                entry = self._fds[pack] = [fd, 0]
+                entry = self._fds[pack] = [fd, 0, direct]
                 self._evict()
             entry[1] += 1
             return entry
 
+    def _open(self, pack: str) -> tuple[int, int]:
+        assert self._open_fd is not None
+        if self._direct:
+            try:
+                return self._open_fd(Kind.data, pack, direct=True), 1
+            except DirectUnsupported:
+                self._direct = False
+        return self._open_fd(Kind.data, pack), 0
+
     def _evict(self) -> None:
-        idle = [name for name, (_, users) in self._fds.items() if users == 0]
+        idle = [name for name, (_, users, _) in self._fds.items() if users == 0]
         for name in idle[: max(0, len(self._fds) - self._keep)]:
             os.close(self._fds.pop(name)[0])
 
     def close(self) -> None:
         with self._lock:
-            for fd, _ in self._fds.values():
+            for fd, *_ in self._fds.values():
                 os.close(fd)
             self._fds.clear()
+
+
+def _read_direct(fd: int, offset: int, length: int) -> memoryview:
+    """length bytes at offset of an O_DIRECT descriptor (fewer at the end of the file), as a view of the thread's buffer."""
+    start = offset - offset % ALIGN
+    end = -(-(offset + length) // ALIGN) * ALIGN
+    view = memoryview(aligned_buffer(end - start))[: end - start]
+    got = os.preadv(fd, [view], start)
+    return view[offset - start : max(offset - start, min(got, offset + length - start))].toreadonly()
 
 
 @dataclass
@@ -247,7 +275,7 @@ class Restorer:
                 if failure is not None:
                     raise RepoError(failure)
                 sealed = span[loc.offset - start : loc.offset - start + loc.length]
-                data = self.repo.decode_blob(node.content[0], bytes(sealed), loc.raw_length, loc.compressed)
+                data = self.repo.decode_blob(node.content[0], sealed, loc.raw_length, loc.compressed)
             fd = _create(item.dest)
             end = 0
             if data and not _zero(data):
@@ -380,6 +408,13 @@ def _size(repo: Repository, node: Node) -> int:
 def restore(repo: Repository, snapshot_ref: str, target: str, *, path: str = "", progress: Progress | None = None,
             workers: int = 4, lock_wait: float = 0.0) -> RestoreSummary:
     """Restore a snapshot (or the subtree at `path`) into the directory `target`."""
+    keep_freed_buffers()
+    with gc_paused():
+        return _restore(repo, snapshot_ref, target, path, progress, workers, lock_wait)
+
+
+def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progress: Progress | None,
+             workers: int, lock_wait: float) -> RestoreSummary:
     progress = progress or NoProgress()
     started = time.monotonic()
     with RepoLock(repo.backend, exclusive=False, operation="restore", wait=lock_wait):

