@@ -14,46 +14,29 @@ Secret through the API needs nothing more.
 from __future__ import annotations
 
 import posixpath
-import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from mlark.plan.models import Plan
+from mlark.plan.models import Plan, cron_expression, dns_label
 
 PLAN_DIR, PLAN_FILE = "/etc/mlark", "plan.yaml"
 AUDIT_DIR = "/var/lib/mlark/audit"
 Obj = dict[str, Any]
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+Name = Annotated[str, AfterValidator(dns_label)]
 
 
 class ScheduleOptions(BaseModel):
-    name: str = Field(min_length=1, max_length=52)  # CronJob names leave 11 characters for the Job suffix
-    namespace: str
-    cron: str
-    image: str
-    service_account: str
+    name: Annotated[Name, Field(max_length=52)]  # CronJob names leave 11 characters for the Job suffix
+    namespace: Name
+    cron: Annotated[str, BeforeValidator(cron_expression)]
+    image: str = Field(min_length=1)
+    service_account: Name
     time_zone: str | None = None
     password_secret: str | None = None  # NAME or NAME:KEY holding the repository password
     audit_size: str = "1Gi"
     storage_class: str | None = None
     drill_args: list[str] = []  # passed on to `mlark drill run` (sandbox suffix, exclusions, ...)
-
-    @field_validator("name", "namespace", "service_account")
-    @classmethod
-    def _dns_label(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value):
-            raise ValueError(f"{value!r} is not a valid name (lowercase letters, digits and '-')")
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from croniter import croniter
-
-        if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
-        return value
 
 
 class ScheduleError(ValueError):

@@ -31,6 +31,13 @@ def _duration(value: Any) -> Any:
     return parse_duration(value)
 
 
+def dns_label(value: str) -> str:
+    """A Kubernetes name of one DNS label: lowercase letters, digits and '-'."""
+    if not _DNS_LABEL.match(value):
+        raise ValueError(f"{value!r} is not a valid name (lowercase letters, digits and '-')")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)]
 
 
@@ -282,7 +289,8 @@ class Objectives(_Spec):
     rto: Duration | None = None  # a restore (drill) must finish within this
 
 
-def _cron(value: Any) -> Any:
+def cron_expression(value: Any) -> Any:
+    """A cron string croniter accepts (None passes: the field is optional where it is used)."""
     if value is None:
         return value
     if not isinstance(value, str):
@@ -304,7 +312,7 @@ class PlanSpec(_Spec):
     targets: list[Target] = Field(min_length=1)
     retention: Retention | None = None
     objectives: Objectives | None = None
-    schedule: Annotated[str | None, BeforeValidator(_cron)] = None
+    schedule: Annotated[str | None, BeforeValidator(cron_expression)] = None
     verification: dict[str, Any] | None = None  # free-form until the verify plugins define it
 
     @field_validator("targets")
