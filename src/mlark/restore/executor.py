@@ -27,7 +27,7 @@ from mlark.repo import Repository
 from mlark.restore.artifacts import ArtifactStores
 from mlark.restore.databases import load_database
 from mlark.restore.facts import SCC_UID_RANGE
-from mlark.restore.ownership import reown_shifts
+from mlark.restore.ownership import describe_reown, reown_shifts
 from mlark.restore.steps import (Condition, CreateObject, LinkOwners, LoadDatabase, OwnerLink, RestoreArtifact, RestorePlan,
                                  RestoreVolume, ReownVolume, WaitFor)
 from mlark.restore.summary import DataResult, ObjectResult, Outcome, PhaseResult, RestoreResult
@@ -186,8 +186,7 @@ class Executor:
             moved = transfer.reown(self.api, step.namespace, step.claim, uids, gids)
         except Exception as error:  # recorded per volume; the other steps go on
             return self._data("reown", subject, Outcome.failed, str(error))
-        ranges = [f"{name} {shift.source} -> {shift.target}" for name, shift in (("UIDs", uids), ("GIDs", gids)) if shift]
-        return self._data("reown", subject, Outcome.updated, f"{', '.join(ranges)}: {moved.files} file{'' if moved.files == 1 else 's'} re-owned",
+        return self._data("reown", subject, Outcome.updated, describe_reown(uids, gids, moved.files),
                           seconds=time.monotonic() - started)
 
     def _namespace_annotations(self, namespace: str) -> dict[str, str]:

@@ -19,3 +19,9 @@ def _shift(source: str | None, target: str | None) -> Shift | None:
     if not source or not target:
         return None
     return Shift(source=IdRange.parse(source), target=IdRange.parse(target))
+
+
+def describe_reown(uids: Shift | None, gids: Shift | None, files: int) -> str:
+    """'UIDs a/n -> b/n, GIDs ...: N files re-owned', as the restore result reports it."""
+    ranges = [f"{name} {shift.source} -> {shift.target}" for name, shift in (("UIDs", uids), ("GIDs", gids)) if shift]
+    return f"{', '.join(ranges)}: {files} file{'' if files == 1 else 's'} re-owned"
