@@ -69,7 +69,7 @@ class _Batch:
     """Small files (path, changed?) to read and store in one worker task, in order."""
 
     def __init__(self) -> None:
-        self.files: list[tuple[str, bool]] = []
+        self.files: list[tuple[str, bool, int]] = []  # path, changed?, size when listed
         self.size = 0
         self.future: Future[list[list[str] | None]] | None = None
 
@@ -173,17 +173,21 @@ class Archiver:
     def _content_chunks(self, reader: Any) -> list[Future[str]]:
         return [self._submit(chunk) for chunk in self.repo.chunker.chunks(reader)]
 
-    def _small_files(self, files: list[tuple[str, bool]]) -> list[list[str] | None]:
+    def _small_files(self, files: list[tuple[str, bool, int]]) -> list[list[str] | None]:
         """Read and store files expected to fit one chunk each, all on a worker thread."""
         try:
-            return [self._small_file(path, changed) for path, changed in files]
+            return [self._small_file(path, changed, size) for path, changed, size in files]
         finally:
             self._batch_slots.release()
 
-    def _small_file(self, path: str, changed: bool) -> list[str] | None:
+    def _small_file(self, path: str, changed: bool, size: int) -> list[str] | None:
         try:
             with open(path, "rb", buffering=0) as handle:
-                data = _read_up_to(handle, self._small + 1)
+                # One byte more than listed tells whether it grew; a read of the size it may grow
+                # to would allocate (and fault in) half a MiB for every few-KiB file.
+                data = handle.read(size + 1)
+                if len(data) != size:  # it grew, shrank, or the read came short: read on
+                    data += _read_up_to(handle, self._small + 1 - len(data))
                 if len(data) <= self._small:
                     return [self._save(data)] if data else []
                 # It grew since it was listed: chunk it here, one chunk at a time.
@@ -332,7 +336,7 @@ class Archiver:
         if st.st_size <= self._small:
             # Small files are opened, read and stored on a worker, in batches: the walk never waits on them.
             batch = self._batch = self._batch or _Batch()
-            batch.files.append((path, parent is not None))
+            batch.files.append((path, parent is not None, st.st_size))
             batch.size += st.st_size
             content = _Content(batch=batch, index=len(batch.files) - 1)
             if len(batch.files) >= _BATCH_FILES or batch.size >= _BATCH_BYTES:

@@ -65,18 +65,29 @@ class Sealer:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def seal_parts(self, plaintext: bytes | bytearray | memoryview, aad: bytes | None = None) -> tuple[bytes | bytearray, ...]:
-        """seal() as parts (nonce, ciphertext, tag), so a caller gathering blobs need not concatenate them."""
+    def seal_into(self, plaintext: bytes | bytearray | memoryview, aad: bytes | None, out: memoryview) -> None:
+        """seal() written into out, which is exactly len(plaintext) + OVERHEAD bytes: nonce, ciphertext, tag.
+
+        Lets a caller seal many blobs straight into one buffer (a pack), from several threads at once.
+        """
+        if len(out) != len(plaintext) + OVERHEAD:
+            raise ValueError(f"seal_into needs {len(plaintext) + OVERHEAD} bytes of room, got {len(out)}")
         nonce = os.urandom(NONCE_SIZE)
+        out[:NONCE_SIZE] = nonce
         if len(plaintext) < _STREAM_FROM:
-            return nonce, self._aead.encrypt(nonce, plaintext, aad)
+            out[NONCE_SIZE:] = self._aead.encrypt(nonce, plaintext, aad)
+            return
         encryptor = Cipher(self._aes, modes.GCM(nonce)).encryptor()
         if aad:
             encryptor.authenticate_additional_data(aad)
-        out = bytearray(len(plaintext) + 15)  # update_into wants room for one block more
-        del out[encryptor.update_into(plaintext, out):]
+        # update_into wants room for one block more than it writes (GCM writes exactly the input's
+        # length): the 15 bytes past the ciphertext are the tag's place, written right after.
+        end = NONCE_SIZE + len(plaintext)
+        written = encryptor.update_into(plaintext, out[NONCE_SIZE : end + 15])
+        if written != len(plaintext):
+            raise RuntimeError(f"GCM wrote {written} bytes for {len(plaintext)}")
         encryptor.finalize()
-        return nonce, out, encryptor.tag
+        out[end:] = encryptor.tag
 
     def open(self, sealed: bytes | bytearray | memoryview, aad: bytes | None = None, what: str = "data") -> bytes:
         plain = self.open_buffer(sealed, aad, what)

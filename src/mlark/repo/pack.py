@@ -7,55 +7,89 @@ The header makes every pack self-describing, so indexes can be rebuilt from pack
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 import blake3
 
 from mlark.repo.backend.base import Backend, Kind
-from mlark.repo.crypto import Sealer
+from mlark.repo.crypto import OVERHEAD, Sealer
 from mlark.repo.errors import DamagedData
 from mlark.repo.models import BlobEntry, BlobType, PackHeader
 
 HEADER_AAD = b"mlark pack header v1"
 _LEN = struct.Struct("<I")
 _TAIL_GUESS = 64 * 1024
+# Room kept for a pack's header in its buffer: enough for ~6,000 blobs; packs of more (tiny) blobs
+# get their header written as a second part.
+_HEADER_ROOM = 1024 * 1024
 
 
-class PackBuilder:
-    """Collects sealed blobs of one type until the pack is big enough to write.
+class PackBuffer:
+    """A pack being filled in place: each blob is sealed straight into its reserved span of one
+    page-aligned buffer, which is then written as it is.
 
-    A sealed blob is kept as its parts (nonce, ciphertext[, tag]): the pack is never
-    concatenated in memory, but written part by part (see save_parts).
+    Reserving is cheap and done under the saver's lock; sealing (the costly part, which releases
+    the GIL) runs outside it, in parallel, each thread in its own span. The buffer is written only
+    once it is closed and no blob is still being sealed into it.
     """
 
-    def __init__(self, blob_type: BlobType) -> None:
+    def __init__(self, blob_type: BlobType, buffer: mmap.mmap) -> None:
         self.blob_type = blob_type
-        self.parts: list[bytes | bytearray] = []
+        self.buffer = buffer
         self.entries: list[BlobEntry] = []
         self.size = 0
+        self.sealing = 0  # reserved spans not yet filled
+        self.closed = False
+        self.broken = False  # a span could not be filled: the pack must not be written
 
-    def add(self, blob_id: str, sealed: bytes | tuple[bytes | bytearray, ...], raw_length: int, compressed: bool) -> None:
-        parts = (sealed,) if isinstance(sealed, bytes) else sealed
-        length = sum(len(part) for part in parts)
-        self.entries.append(BlobEntry(
-            id=blob_id, type=self.blob_type, offset=self.size, length=length,
-            raw_length=raw_length, compressed=compressed,
-        ))
-        self.parts.extend(parts)
+    def fits(self, length: int) -> bool:
+        return self.size + length <= len(self.buffer)
+
+    def reserve(self, blob_id: str, length: int, raw_length: int, compressed: bool) -> memoryview:
+        """The span for a sealed blob of length bytes (see Sealer.seal_into); the caller fills it, then calls sealed()."""
+        offset = self.size
+        # model_construct: the fields are ours and of the right types; validating ~20,000 of them per GB cost the GIL
+        self.entries.append(BlobEntry.model_construct(
+            id=blob_id, type=self.blob_type, offset=offset, length=length, raw_length=raw_length, compressed=compressed))
         self.size += length
+        self.sealing += 1
+        return memoryview(self.buffer)[offset : offset + length]
 
-    def finish(self, sealer: Sealer) -> tuple[str, list[bytes]]:
-        """The pack's storage ID and its bytes, as parts to write one after another."""
+    def sealed(self) -> bool:
+        """One reserved span is filled; whether the pack is now ready to write."""
+        self.sealing -= 1
+        return self.closed and self.sealing == 0
+
+    def close(self) -> bool:
+        """No more blobs; whether the pack is ready to write (nothing still being sealed)."""
+        self.closed = True
+        return self.sealing == 0
+
+    def finish(self, sealer: Sealer) -> tuple[str, list[bytes | memoryview], int]:
+        """The pack's storage ID, its bytes as parts, and its length. With the header in the
+        buffer (the usual case) the only part is a view of the buffer from its start."""
         header = sealer.seal(PackHeader(blobs=self.entries).model_dump_json().encode(), HEADER_AAD)
-        parts = [*self.parts, header, _LEN.pack(len(header))]
-        self.parts = []
+        tail = header + _LEN.pack(len(header))
+        body = memoryview(self.buffer)
+        if self.size + len(tail) <= len(self.buffer):
+            body[self.size : self.size + len(tail)] = tail
+            parts: list[bytes | memoryview] = [body[: self.size + len(tail)]]
+        else:  # a pack of many tiny blobs: the header does not fit the room left
+            parts = [body[: self.size], tail]
         hasher = blake3.blake3()
         for part in parts:
             hasher.update(part)
-        return hasher.hexdigest(), parts
+        return hasher.hexdigest(), parts, self.size + len(tail)
 
 
-def save_parts(backend: Backend, kind: Kind, name: str, parts: list[bytes]) -> None:
+def pack_capacity(pack_size: int, largest_blob: int) -> int:
+    """Bytes of a pack buffer: a full pack plus one largest blob and room for the header, whole pages."""
+    room = pack_size + largest_blob + OVERHEAD + _HEADER_ROOM
+    return -(-room // mmap.PAGESIZE) * mmap.PAGESIZE
+
+
+def save_parts(backend: Backend, kind: Kind, name: str, parts: list[bytes | memoryview]) -> None:
     """Store an object given as parts: written without joining them where the backend can."""
     direct = getattr(backend, "save_parts", None)
     if direct is not None:

@@ -9,6 +9,7 @@ leaves the page cache to the user's data instead of filling it with the reposito
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import mmap
 import os
@@ -191,11 +192,13 @@ def _save_direct(temp: Path, parts: list[bytes], total: int) -> bool:
         return False
     try:
         padded = -(-total // _ALIGN) * _ALIGN
-        buffer = aligned_buffer(padded)
-        position = 0
-        for part in parts:
-            buffer[position : position + len(part)] = part
-            position += len(part)
+        buffer = _own_buffer(parts, padded)
+        if buffer is None:
+            buffer = aligned_buffer(padded)
+            position = 0
+            for part in parts:
+                buffer[position : position + len(part)] = part
+                position += len(part)
         buffer[total:padded] = bytes(padded - total)
         view = memoryview(buffer)
         try:
@@ -222,6 +225,18 @@ def _save_direct(temp: Path, parts: list[bytes], total: int) -> bool:
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def _own_buffer(parts: list[bytes], padded: int) -> mmap.mmap | None:
+    """The mapping a single part views from its start, when it has room for the padding: then it is
+    written as it is, without gathering a copy (a pack filled in place, see pack.PackBuffer)."""
+    if len(parts) != 1 or not isinstance(parts[0], memoryview) or not isinstance(parts[0].obj, mmap.mmap):
+        return None
+    base = parts[0].obj
+    if len(base) < padded or parts[0].readonly:
+        return None
+    start = ctypes.addressof(ctypes.c_char.from_buffer(parts[0]))
+    return base if start == ctypes.addressof(ctypes.c_char.from_buffer(base)) else None
 
 
 def _write_all(fd: int, parts: list[bytes]) -> None:
