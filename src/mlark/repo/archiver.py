@@ -170,8 +170,8 @@ class Archiver:
         self._slots.acquire()
         return self.pool.submit(self._store, data)
 
-    def _content_chunks(self, reader: Any) -> list[Future[str]]:
-        return [self._submit(chunk) for chunk in self.repo.chunker.chunks(reader)]
+    def _content_chunks(self, handle: BinaryIO) -> list[Future[str]]:
+        return [self._submit(chunk) for chunk in self.repo.chunker.file_chunks(handle)]
 
     def _small_files(self, files: list[tuple[str, bool, int]]) -> list[list[str] | None]:
         """Read and store files expected to fit one chunk each, all on a worker thread."""
@@ -199,7 +199,7 @@ class Archiver:
     def _large_file(self, path: str, changed: bool) -> list[Future[str]] | None:
         """Read and chunk a file on a reader thread; the workers store its chunks."""
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb", buffering=0) as handle:
                 return self._content_chunks(handle)
         except OSError as exc:
             self._unreadable(path, exc, changed)
@@ -345,7 +345,7 @@ class Archiver:
         if self.readers is not None:
             return _meta_node(name, "file", st), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
         try:
-            with open(path, "rb") as handle:
+            with open(path, "rb", buffering=0) as handle:
                 content = _Content(chunks=self._content_chunks(handle))
         except OSError as exc:
             with self._count:

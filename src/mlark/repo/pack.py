@@ -49,8 +49,7 @@ class PackBuffer:
     def reserve(self, blob_id: str, length: int, raw_length: int, compressed: bool) -> memoryview:
         """The span for a sealed blob of length bytes (see Sealer.seal_into); the caller fills it, then calls sealed()."""
         offset = self.size
-        # model_construct: the fields are ours and of the right types; validating ~20,000 of them per GB cost the GIL
-        self.entries.append(BlobEntry.model_construct(
+        self.entries.append(BlobEntry(
             id=blob_id, type=self.blob_type, offset=offset, length=length, raw_length=raw_length, compressed=compressed))
         self.size += length
         self.sealing += 1
