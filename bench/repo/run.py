@@ -79,6 +79,33 @@ def settle(drop_caches: bool) -> None:
             log(f"cannot drop caches: {error}")
 
 
+# ext4 without a journal (this machine's file system) skips every inode freed in the last 60 s when
+# it allocates a new one (recently_deleted() in fs/ext4/ialloc.c), reading that inode's table
+# block each time: creating 20,000 files right after 20,000 were deleted cost a restore up to
+# 1.8x its CPU. Whichever tool restored within that minute paid for it, so the runner waits it
+# out before every measured restore, for every tool alike.
+RECENTLY_DELETED_SECONDS = 60 + 5
+_last_deletion = 0.0
+
+
+def remove_tree(path: Path) -> None:
+    """rmtree, remembering when: see RECENTLY_DELETED_SECONDS."""
+    global _last_deletion
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        _last_deletion = time.monotonic()
+
+
+def wait_out_deletions() -> float:
+    """Sleep until inodes freed by remove_tree() are no longer recent to ext4; returns seconds waited."""
+    remaining = _last_deletion + RECENTLY_DELETED_SECONDS - time.monotonic() if _last_deletion else 0.0
+    if remaining > 0:
+        log(f"waiting {remaining:.0f} s: files were deleted {RECENTLY_DELETED_SECONDS - remaining:.0f} s ago "
+            "(ext4 skips recently freed inodes)")
+        time.sleep(remaining)
+    return max(0.0, remaining)
+
+
 def tree_digest(root: Path) -> dict[str, tuple[int, str]]:
     """relative path -> (size, blake3 hex) of every regular file."""
     result = {}
@@ -233,7 +260,9 @@ def one_round(args: argparse.Namespace, run_dir: Path, names: list[str], number:
             repo = round_dir / "repos" / tool.name
             target = round_dir / "restore" / tool.name
             target.mkdir(parents=True)
+            waited = wait_out_deletions()
             m = measured(tool, tool.restore(repo, data, target), "restore")
+            rounds[tool.name]["restore"]["waited_for_deletions_seconds"] = round(waited, 1)  # type: ignore[index]
             started = time.perf_counter()
             os.sync()
             sync_seconds = time.perf_counter() - started
@@ -257,10 +286,8 @@ def one_round(args: argparse.Namespace, run_dir: Path, names: list[str], number:
                                  f"{len(wrong)} different {wrong[:3]}, {len(extra)} extra {extra[:3]}")
                 log(f"{tool.name}: restored tree verified ({len(got)} files identical)")
         attempt(tool, "restore", restore)
-    # Every restore stays until all tools have restored: ext4 skips inodes freed in the last
-    # minutes when it allocates, so removing one tool's restore before the next tool's made the
-    # later tool pay for the earlier one (up to 1.8x its restore CPU in a profile).
-    shutil.rmtree(round_dir / "restore", ignore_errors=True)
+    # Every restore stays until all tools have restored (see RECENTLY_DELETED_SECONDS).
+    remove_tree(round_dir / "restore")
 
     for name, entry in rounds.items():
         peaks = [entry[step]["peak_rss_bytes"] for step in ("initial_backup", "incremental_backup", "restore")
@@ -269,7 +296,7 @@ def one_round(args: argparse.Namespace, run_dir: Path, names: list[str], number:
             entry["peak_rss_bytes"] = max(peaks)
         results["tools"][name]["rounds"].append(entry)  # type: ignore[index]
     if not args.keep:
-        shutil.rmtree(round_dir, ignore_errors=True)
+        remove_tree(round_dir)
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, object]:
