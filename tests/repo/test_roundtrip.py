@@ -6,6 +6,7 @@ import io
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mlark.repo.archiver import StreamSource
@@ -212,3 +213,29 @@ def test_directories_walked_after_a_large_file_are_saved_before_it_is_stored(
     result = restore(reopen(repo), summary.snapshot_id, str(tmp_path / "out"))
     assert result.damaged == []
     assert tree_state(tmp_path / "out" / "mixed") == tree_state(src)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_modes_are_restored_whether_set_at_creation_or_fixed_after(repo: Repository, tmp_path: Path, umask: int) -> None:
+    """New files get their mode when created (unless the umask or special bits forbid it); files
+    already in the target are truncated and their modes put right."""
+    src = tmp_path / "data"
+    src.mkdir()
+    modes = {"plain": 0o644, "private": 0o600, "group": 0o664, "exec": 0o755, "setgid": 0o2755, "readonly": 0o444,
+             "large": 0o640}
+    for name, mode in modes.items():
+        (src / name).write_bytes(os.urandom(9 * 1024 * 1024 if name == "large" else 1000))
+        os.chmod(src / name, mode)
+    backup(repo, [str(src)])
+    old = os.umask(umask)
+    try:
+        restore(reopen(repo), "latest", str(tmp_path / "out"))
+        for path in (tmp_path / "out" / "data").iterdir():  # disturb, then restore over them
+            os.chmod(path, 0o600)
+        restore(reopen(repo), "latest", str(tmp_path / "again"))
+        restore(reopen(repo), "latest", str(tmp_path / "out"))
+    finally:
+        os.umask(old)
+    for target in ("out", "again"):
+        assert tree_state(tmp_path / target / "data") == tree_state(src)
+        assert {p.name: p.stat().st_mode & 0o7777 for p in (tmp_path / target / "data").iterdir()} == modes

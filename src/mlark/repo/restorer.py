@@ -85,6 +85,7 @@ _BATCH_FILES = 256
 _BATCH_GAP = 64 * 1024
 _OPEN_PACKS = 16
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Files from this size on are written with O_DIRECT (directwrite.py), where the file system allows it.
 _DIRECT_FROM = 4 * 1024 * 1024
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -179,6 +180,7 @@ class _FileJob:
     end: int = 0
     error: str | None = None
     writer: DirectFileWriter | None = None  # writes the file with O_DIRECT, see directwrite.py
+    mode_set: bool = False  # created with its final mode
     lock: threading.Lock = field(default_factory=threading.Lock)
     # One pwrite at a time per file: writers of one file queue on the inode's lock in the kernel,
     # spinning while the holder copies (a tenth of a restore's CPU on 2 cores); here they sleep and
@@ -216,6 +218,7 @@ class Restorer:
         self._feeder.start()
         self._lock = threading.Lock()
         self._root = os.geteuid() == 0
+        self._umask = _umask()
         self._direct = bool(_O_DIRECT) and direct
         self._batch: list[_Small] = []
         self._batch_first: Location | None = None
@@ -313,14 +316,14 @@ class Restorer:
                     raise RepoError(failure)
                 sealed = span[loc.offset - start : loc.offset - start + loc.length]
                 data = self.repo.decode_blob(node.content[0], sealed, loc.raw_length, loc.compressed)
-            fd = _create(item.dest)
+            fd, mode_set = _create(item.dest, _mode(node), self._umask)
             end = 0
             if data and not _zero(data):
                 end = os.write(fd, data)
                 if end < len(data):
                     end += os.pwrite(fd, data[end:], end)
             self.progress.advance(len(data))
-            self._finish_file(fd, node, end)
+            self._finish_file(fd, node, end, mode_set)
             fd = -1
         except (RepoError, OSError) as exc:
             if fd >= 0:
@@ -330,8 +333,9 @@ class Restorer:
     # --- larger files: one task per blob, written at its offset -----------------------
 
     def restore_file(self, node: Node, dest: str, rel: str) -> None:
-        fd = _create(dest)
-        job = _FileJob(fd, node, dest, rel, remaining=len(node.content), writer=self._direct_writer(fd, dest, node.size))
+        fd, mode_set = _create(dest, _mode(node), self._umask)
+        job = _FileJob(fd, node, dest, rel, remaining=len(node.content), writer=self._direct_writer(fd, dest, node.size),
+                       mode_set=mode_set)
         offset = 0
         for blob in node.content:
             location = self.repo.index.get(blob)
@@ -345,7 +349,9 @@ class Restorer:
         if size < _DIRECT_FROM or not self._direct:
             return None
         try:
-            direct_fd = os.open(dest, os.O_WRONLY | os.O_CLOEXEC | _O_DIRECT)
+            direct_fd = os.open(dest, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | _O_DIRECT)
+        except PermissionError:
+            return None  # created read-only (its mode is set at creation): this one through the page cache
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
@@ -399,14 +405,14 @@ class Restorer:
             self._damaged(job.dest, job.rel, job.error)
             return
         try:
-            self._finish_file(job.fd, job.node, job.end)
+            self._finish_file(job.fd, job.node, job.end, job.mode_set)
         except OSError as exc:
             self._damaged(job.dest, job.rel, str(exc))
 
     # --- common ----------------------------------------------------------------------
 
-    def _finish_file(self, fd: int, node: Node, end: int) -> None:
-        """Size, owner, mode and times through the open descriptor, then close it."""
+    def _finish_file(self, fd: int, node: Node, end: int, mode_set: bool = False) -> None:
+        """Size, owner, mode (unless set at creation) and times through the open descriptor, then close it."""
         try:
             if end != node.size:
                 os.ftruncate(fd, node.size)
@@ -415,7 +421,8 @@ class Restorer:
                     os.fchown(fd, node.uid, node.gid)
                 except OSError:
                     pass  # ownership is best effort, as with tar without --same-owner
-            os.fchmod(fd, node.mode & 0o7777 if node.mode else 0o600)
+            if not mode_set:
+                os.fchmod(fd, _mode(node))
             os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
         finally:
             os.close(fd)
@@ -442,15 +449,39 @@ class Restorer:
                 os.utime(dest, ns=(node.mtime_ns, node.mtime_ns))
 
 
-def _create(dest: str) -> int:
-    """Open dest for writing, created or truncated; a symlink in its place is replaced, never followed."""
+def _create(dest: str, mode: int, umask: int | None) -> tuple[int, bool]:
+    """Open dest for writing: (descriptor, whether its mode is already final).
+
+    A new file gets its mode at creation, final unless it has special bits or the umask takes
+    some away (that saves a system call per file, and each call hands the GIL over). An existing
+    file is truncated, and a symlink in its place is replaced, never followed."""
     try:
-        return os.open(dest, _CREATE, 0o600)
+        return os.open(dest, _CREATE_NEW, mode & 0o777), umask is not None and mode == mode & 0o777 & ~umask
+    except FileExistsError:
+        pass
+    try:
+        return os.open(dest, _CREATE, 0o600), False
     except OSError as exc:
         if exc.errno != errno.ELOOP:
             raise
     os.unlink(dest)
-    return os.open(dest, _CREATE, 0o600)
+    return os.open(dest, _CREATE, 0o600), False
+
+
+def _mode(node: Node) -> int:
+    return node.mode & 0o7777 if node.mode else 0o600
+
+
+def _umask() -> int | None:
+    """The process's umask, read without changing it (os.umask would, for every thread); None if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _zero(data: bytes) -> bool:
