@@ -81,10 +81,12 @@ def settle(drop_caches: bool) -> None:
 
 # ext4 without a journal (this machine's file system) skips every inode freed in the last 60 s when
 # it allocates a new one (recently_deleted() in fs/ext4/ialloc.c), reading that inode's table
-# block each time: creating 20,000 files right after 20,000 were deleted cost a restore up to
-# 1.8x its CPU. Whichever tool restored within that minute paid for it, so the runner waits it
-# out before every measured restore, for every tool alike.
-RECENTLY_DELETED_SECONDS = 60 + 5
+# block each time; 360 s while that block is dirty, which creating files next to the freed ones
+# makes it. Creating 20,000 files after a round's 60,000 were deleted cost a restore up to 3x its
+# CPU (half of all samples in recently_deleted and the block lookups under it). Whichever tool
+# restored within those minutes paid for it, so the runner waits them out before every measured
+# restore, for every tool alike.
+RECENTLY_DELETED_SECONDS = 60 + 300 + 5
 _last_deletion = 0.0
 
 

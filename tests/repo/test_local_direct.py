@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 from pathlib import Path
 
@@ -62,3 +63,22 @@ def test_pack_reader_reads_unaligned_ranges(tmp_path: Path) -> None:
                 assert bytes(reader.read(name, offset, length)) == data[offset : offset + length]
         finally:
             reader.close()
+
+
+@pytest.mark.parametrize("start", [0, 4096, 100])
+def test_a_view_of_a_mapping_is_written_in_place_only_from_its_start(tmp_path: Path, start: int) -> None:
+    """A pack filled in place (a view from the start of an mmap with room for the padding) is written
+    without a copy; any other view is gathered first. Same bytes on disk either way."""
+    backend = LocalBackend(tmp_path)
+    backend.create_location()
+    size = 2 * 1024 * 1024 + 17
+    buffer = mmap.mmap(-1, start + size + 8192)
+    data = os.urandom(size)
+    buffer[start : start + size] = data
+    view = memoryview(buffer)[start : start + size]
+    padded = -(-size // 4096) * 4096
+    assert (local._own_buffer([view], padded) is buffer) == (start == 0)
+    name = "0a" + str(start).rjust(62, "0")
+    backend.save_parts(Kind.data, name, [view])
+    assert backend.load(Kind.data, name) == data
+    view.release()

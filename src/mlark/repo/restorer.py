@@ -1,8 +1,9 @@
 """Restore: snapshots back to a directory, to a stream, or as single files.
 
 Blobs are fetched, decrypted, decompressed and verified by a pool of threads and
-written with pwrite at their offset, so one large file restores in parallel.
-A blob that fails verification is never written: its file is removed and named
+written at their offset, so one large file restores in parallel; files of 4 MiB and more
+with O_DIRECT where the file system allows it (directwrite.py). Small files are restored
+by a thread of their own. A blob that fails verification is never written: its file is removed and named
 in the summary's `damaged` list.
 """
 
@@ -199,11 +200,12 @@ class _Small:
 
 
 class Restorer:
-    """The main thread walks trees, makes directories and hands out files; the pool creates,
-    writes and finishes them. Directories get their metadata last (finish_dirs)."""
+    """The main thread walks trees and makes directories; runs of small files go to a thread of
+    their own (small_pool), larger files to a feeder thread that hands their blobs to the pool,
+    which writes each at its offset. Directories get their metadata last (finish_dirs)."""
 
     def __init__(self, repo: Repository, pool: ThreadPoolExecutor, progress: Progress, summary: RestoreSummary, workers: int,
-                 direct: bool = True, small_pool: ThreadPoolExecutor | None = None) -> None:
+                 small_pool: ThreadPoolExecutor | None = None) -> None:
         self.repo = repo
         self.pool = pool
         self.small_pool = small_pool or pool
@@ -219,7 +221,7 @@ class Restorer:
         self._lock = threading.Lock()
         self._root = os.geteuid() == 0
         self._umask = _umask()
-        self._direct = bool(_O_DIRECT) and direct
+        self._direct = bool(_O_DIRECT)  # until the file system refuses it
         self._batch: list[_Small] = []
         self._batch_first: Location | None = None
         self._batch_end = 0
