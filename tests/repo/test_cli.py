@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,28 @@ def test_keys_add_list_passwd_remove(repo_path: Path, tmp_path: Path) -> None:
 
 def test_s3_credentials_type_is_plain() -> None:
     assert S3Credentials().access_key is None
+
+
+def test_backup_and_restore_draw_a_progress_bar_on_a_terminal(repo_path: Path, tmp_path: Path) -> None:
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(3_000_000))
+    env = {**os.environ, "MLARK_PASSWORD": PASSWORD, "TERM": "xterm", "COLUMNS": "120"}
+    for args in (["backup", "--repo", str(repo_path), str(src)],
+                 ["restore", "--repo", str(repo_path), "latest", "--target", str(tmp_path / "out")]):
+        leader, follower = pty.openpty()
+        try:
+            done = subprocess.run([sys.executable, "-m", "mlark", "repo", *args], stdout=subprocess.PIPE,
+                                  stderr=follower, env=env, timeout=120)
+        finally:
+            os.close(follower)
+        drawn = b""
+        try:
+            while chunk := os.read(leader, 65536):
+                drawn += chunk
+        except OSError:
+            pass  # the terminal is closed once everything is read
+        os.close(leader)
+        assert done.returncode == 0, drawn.decode(errors="replace")
+        assert args[0].encode() in drawn  # the bar's label, drawn on the terminal (stderr)
+    assert tree_state(tmp_path / "out" / "data") == tree_state(src)
