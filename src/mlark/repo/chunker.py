@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -11,9 +10,8 @@ from pyfastcdc.cy import FastCDC
 
 from mlark.repo.models import ChunkerParams
 
-# New bytes scanned for boundaries per read of a file (on top of up to one largest chunk carried over).
-_SCAN_BLOCK = 8 * 1024 * 1024
-_local = threading.local()
+# Bytes of a file read at once by file_chunks.
+_READ_BLOCK = 16 * 1024 * 1024
 
 
 class Chunker:
@@ -31,38 +29,50 @@ class Chunker:
         for chunk in self._cdc().cut_stream(stream):
             yield bytes(chunk.data)
 
-    def file_chunks(self, handle: BinaryIO) -> Iterator[bytes]:
-        """Chunks of an open regular file, the same as chunks() would cut, each read on its own.
+    def file_chunks(self, handle: BinaryIO, block: int = _READ_BLOCK) -> Iterator[bytes | memoryview]:
+        """Chunks of an open regular file, the same as chunks() would cut, as views of the blocks read.
 
-        Boundaries are found in a scan buffer of the thread, read into without a copy; then each
-        chunk is read again by offset (pread) into a bytes object of its own. The second read is a
-        copy in the kernel without the GIL; cutting a stream instead copied every chunk twice while
-        holding the GIL, which kept the other threads waiting.
-        """
+        The file is read (pread) in blocks, each a bytes object of its own filled by the kernel
+        without the GIL, and cut in place: a chunk is a view of its block, which lives as long as a
+        view of it does. Only a chunk spanning two blocks is copied: the end of one block and as
+        much of the next as its cut needs. (Cutting a stream copied every chunk twice while holding
+        the GIL; finding cuts in a scan buffer and reading each chunk again copied it twice in the
+        kernel.)"""
         fd = handle.fileno()
         cdc = self._cdc()
-        view = _scan_buffer(_SCAN_BLOCK + self._params.max_size)
-        filled, offset, end = 0, 0, False
-        while not end:
-            while filled < len(view):
-                got = handle.readinto(view[filled:])
-                if not got:
-                    end = True
-                    break
-                filled += got
-            if not filled:
+        block = max(block, self._params.max_size)  # the chunk begun in one block always ends in the next
+        offset, pending = 0, b""
+        while True:
+            data = _pread_all(fd, block, offset)
+            offset += len(data)
+            last = len(data) < block
+            view, start = memoryview(data), 0
+            if pending:
+                head, start = self._spanning_chunk(cdc, pending, view, last)
+                yield head
+            pieces = list(cdc.cut_buf(view[start:])) if start < len(view) else []
+            if not last and pieces:
+                # it ends with the block, not at a boundary: cut again together with the next block
+                pending = bytes(pieces.pop().data)
+            for piece in pieces:
+                yield piece.data
+            if last:
                 return
-            cuts = [chunk.length for chunk in cdc.cut_buf(view[:filled])]
-            # Unless the file ended, the last piece ends with the buffer, not at a boundary: it is
-            # carried over and cut again together with what follows.
-            carried = 0 if end else cuts.pop()
-            for length in cuts:
-                data = _pread_all(fd, length, offset)
-                if data:
-                    yield data
-                offset += length
-            view[:carried] = bytes(view[filled - carried : filled])
-            filled = carried
+
+    def _spanning_chunk(self, cdc: FastCDC, pending: bytes, view: memoryview, last: bool) -> tuple[memoryview, int]:
+        """The chunk that begins with pending and goes on in view, and how much of view it takes.
+
+        Cut points depend only on the bytes from the chunk's start, so a buffer of pending and the
+        next bytes cuts where the whole stream does, as long as the cut lies inside it: the buffer
+        grows (up to one largest chunk) until it does."""
+        largest = self._params.max_size
+        take = min(len(view), max(largest // 4, 1), largest - len(pending))
+        while True:
+            joined = pending + view[:take]
+            length = next(iter(cdc.cut_buf(joined))).length
+            if length < len(joined) or len(joined) >= largest or take == len(view):
+                return memoryview(joined)[:length], length - len(pending)
+            take = min(len(view), take * 2, largest - len(pending))
 
     def chunks_of_iterable(self, parts: Iterable[bytes]) -> Iterator[bytes]:
         return self.chunks(IterableReader(parts))
@@ -92,14 +102,6 @@ class IterableReader:
         out = bytes(self._buffer[:size])
         del self._buffer[:size]
         return out
-
-
-def _scan_buffer(size: int) -> memoryview:
-    """A buffer of the thread, reused from file to file (a fresh one would be zeroed each time)."""
-    buffer: bytearray | None = getattr(_local, "scan", None)
-    if buffer is None or len(buffer) != size:
-        buffer = _local.scan = bytearray(size)
-    return memoryview(buffer)
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
