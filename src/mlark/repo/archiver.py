@@ -153,20 +153,20 @@ class Archiver:
 
     # --- content ------------------------------------------------------------------
 
-    def _save(self, data: bytes) -> str:
+    def _save(self, data: bytes | memoryview) -> str:
         blob_id, _ = self.saver.save("data", data)
         self.progress.advance(len(data))
         with self._count:
             self.summary.bytes_read += len(data)
         return blob_id
 
-    def _store(self, data: bytes) -> str:
+    def _store(self, data: bytes | memoryview) -> str:
         try:
             return self._save(data)
         finally:
             self._slots.release()
 
-    def _submit(self, data: bytes) -> Future[str]:
+    def _submit(self, data: bytes | memoryview) -> Future[str]:
         self._slots.acquire()
         return self.pool.submit(self._store, data)
 

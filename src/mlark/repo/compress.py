@@ -38,7 +38,7 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return _local.decompressor  # type: ignore[no-any-return]
 
 
-def compress(data: bytes, level: int | None) -> tuple[bytes, bool]:
+def compress(data: bytes | memoryview, level: int | None) -> tuple[bytes | memoryview, bool]:
     """(payload, compressed?) — level None means never compress."""
     if level is None or len(data) < 64:
         return data, False
@@ -50,7 +50,7 @@ def compress(data: bytes, level: int | None) -> tuple[bytes, bool]:
     return out, True
 
 
-def decompress(payload: bytes, raw_length: int, what: str = "blob") -> bytes:
+def decompress(payload: bytes | bytearray | memoryview, raw_length: int, what: str = "blob") -> bytes:
     try:
         data = _decompressor().decompress(payload, max_output_size=raw_length)
     except zstandard.ZstdError as exc:

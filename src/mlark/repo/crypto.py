@@ -112,7 +112,7 @@ class Sealer:
         except InvalidTag as exc:
             raise DamagedData(f"{what} failed authentication (damaged or tampered)") from exc
 
-    def blob_id(self, data: bytes | memoryview) -> bytes:
+    def blob_id(self, data: bytes | bytearray | memoryview) -> bytes:
         return blake3.blake3(data, key=self._id_key).digest()
 
 

@@ -486,7 +486,7 @@ def _umask() -> int | None:
     return None
 
 
-def _zero(data: bytes) -> bool:
+def _zero(data: bytes | bytearray) -> bool:
     return data[:1] == b"\0" and data.count(0) == len(data)
 
 
