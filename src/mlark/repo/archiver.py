@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from mlark.repo.chunker import IterableReader
 from mlark.repo.compress import AUTO
@@ -109,13 +109,23 @@ class _Content:
         return [future.result() for future in chunks or []]
 
 
+class _FileMeta(NamedTuple):
+    """A file being stored: its node is made once its blob IDs are known (one model, not a copy)."""
+
+    name: str
+    st: os.stat_result
+
+    def node(self, content: list[str]) -> Node:
+        return _meta_node(self.name, "file", self.st, content=content)
+
+
 class _Dir:
     """A walked directory whose tree is saved once its files are stored (children first)."""
 
     def __init__(self, name: str, st: os.stat_result, items: list[Any], files: int) -> None:
         self.name = name
         self.st = st
-        self.items = items  # Node | (Node, _Content) | _Dir, in name order
+        self.items = items  # Node | (_FileMeta, _Content) | _Dir, in name order
         self.files = files
         self.node: Node | None = None
 
@@ -282,10 +292,10 @@ class Archiver:
                 assert item.node is not None  # children are walked, and resolved, before parents
                 nodes.append(item.node)
             elif isinstance(item, tuple):
-                node, content = item
+                meta, content = item
                 blobs = content.result()
                 if blobs is not None:
-                    nodes.append(node.model_copy(update={"content": blobs}))
+                    nodes.append(meta.node(blobs))
             else:
                 nodes.append(item)
         self._waiting -= walked.files
@@ -307,9 +317,9 @@ class Archiver:
             assert item.node is not None
             return [(item.node, None)]
         if isinstance(item, tuple):
-            node, content = item
+            meta, content = item
             blobs = content.result()
-            return [] if blobs is None else [(node.model_copy(update={"content": blobs}), None)]
+            return [] if blobs is None else [(meta.node(blobs), None)]
         return [] if item is None else [(item, None)]
 
     def _entry(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Any:
@@ -322,7 +332,7 @@ class Archiver:
             return None
         return self.file_node(path, name, st, parent)
 
-    def file_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node | tuple[Node, _Content] | None:
+    def file_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node | tuple[_FileMeta, _Content] | None:
         self.summary.total_size += st.st_size
         if parent is not None and _unchanged(parent, st) and all(blob in self.repo.index for blob in parent.content):
             self.summary.files_unchanged += 1
@@ -341,9 +351,9 @@ class Archiver:
             content = _Content(batch=batch, index=len(batch.files) - 1)
             if len(batch.files) >= _BATCH_FILES or batch.size >= _BATCH_BYTES:
                 self._hand_out_small()
-            return _meta_node(name, "file", st), content
+            return _FileMeta(name, st), content
         if self.readers is not None:
-            return _meta_node(name, "file", st), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
+            return _FileMeta(name, st), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
         try:
             with open(path, "rb", buffering=0) as handle:
                 content = _Content(chunks=self._content_chunks(handle))
@@ -355,7 +365,7 @@ class Archiver:
                 else:
                     self.summary.files_changed -= 1
             return None
-        return _meta_node(name, "file", st), content
+        return _FileMeta(name, st), content
 
     def stream_node(self, stream: StreamSource) -> Node:
         if stream.segmented:
