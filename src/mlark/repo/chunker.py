@@ -48,7 +48,7 @@ class Chunker:
             last = len(data) < block
             view, start = memoryview(data), 0
             if pending:
-                head, start = self._spanning_chunk(cdc, pending, view, last)
+                head, start = self._spanning_chunk(cdc, pending, view)
                 yield head
             pieces = list(cdc.cut_buf(view[start:])) if start < len(view) else []
             if not last and pieces:
@@ -59,12 +59,12 @@ class Chunker:
             if last:
                 return
 
-    def _spanning_chunk(self, cdc: FastCDC, pending: bytes, view: memoryview, last: bool) -> tuple[memoryview, int]:
+    def _spanning_chunk(self, cdc: FastCDC, pending: bytes, view: memoryview) -> tuple[memoryview, int]:
         """The chunk that begins with pending and goes on in view, and how much of view it takes.
 
         Cut points depend only on the bytes from the chunk's start, so a buffer of pending and the
         next bytes cuts where the whole stream does, as long as the cut lies inside it: the buffer
-        grows (up to one largest chunk) until it does."""
+        grows (up to one largest chunk, or to the end of the file) until it does."""
         largest = self._params.max_size
         take = min(len(view), max(largest // 4, 1), largest - len(pending))
         while True:
