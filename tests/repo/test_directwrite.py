@@ -3,6 +3,7 @@ byte-exact; holes stay holes; a failing blob never leaves other threads waiting.
 
 from __future__ import annotations
 
+import mmap
 import os
 import random
 import shutil
@@ -34,13 +35,14 @@ def _blobs(lengths: list[int], zeros: set[int], seed: int) -> list[Blob]:
     return blobs
 
 
-def _write(path: Path, blobs: list[Blob], ring: int, workers: int = 4, seed: int = 0) -> DirectFileWriter:
+def _write(path: Path, blobs: list[Blob], ring: int, workers: int = 4, seed: int = 0,
+           buffer: mmap.mmap | None = None) -> DirectFileWriter:
     """Put the blobs from a pool, submitted in file order as the restorer does, finishing in shuffled order."""
     size = sum(len(data) for _, data, _ in blobs)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     direct_fd = os.open(path, os.O_WRONLY | os.O_DIRECT)
     largest = max((len(data) for _, data, _ in blobs), default=0)
-    writer = DirectFileWriter(direct_fd, size, largest, fallback_fd=fd, ring=ring)
+    writer = DirectFileWriter(direct_fd, size, largest, fallback_fd=fd, ring=ring, buffer=buffer)
     delays = random.Random(seed)
 
     def put(offset: int, data: bytes, zero: bool, delay: float) -> None:
@@ -88,6 +90,15 @@ def test_zero_blobs_stay_holes(tmp_path: Path) -> None:
     assert path.read_bytes() == b"".join(data for _, data, _ in blobs)
     # data is ~4 MiB; the 32 MiB of zeros were not written (only blocks shared with data)
     assert path.stat().st_blocks * 512 < 6 * mib
+
+
+def test_a_buffer_reused_from_another_file_leaves_nothing_of_it(tmp_path: Path) -> None:
+    mib = 1024 * 1024
+    first = _write(tmp_path / "first", _blobs([3 * mib, 5 * mib + 11], set(), seed=1), ring=64 * mib)
+    blobs = _blobs([mib + 3, 4 * mib, 2 * mib + 5, 77], zeros={1}, seed=2)
+    second = _write(tmp_path / "second", blobs, ring=64 * mib, buffer=first.buffer)
+    assert second.buffer is first.buffer
+    assert (tmp_path / "second").read_bytes() == b"".join(data for _, data, _ in blobs)
 
 
 def test_abandoning_wakes_a_blob_waiting_for_the_window(tmp_path: Path) -> None:

@@ -53,11 +53,15 @@ class DirectFileWriter:
     """Thread-safe: workers put() blobs of one file at their offsets, in any order, then one
     calls finish(). All-zero blobs stay holes (blocks wholly inside them are never written)."""
 
-    def __init__(self, fd: int, size: int, largest_blob: int, fallback_fd: int, ring: int = _RING) -> None:
+    def __init__(self, fd: int, size: int, largest_blob: int, fallback_fd: int, ring: int = _RING,
+                 buffer: mmap.mmap | None = None) -> None:
         self._fd = fd
         self._fallback_fd = fallback_fd  # same file, without O_DIRECT: used where a direct write is refused
         self._size = size
-        self._ring = mmap.mmap(-1, min(_up(size) + ALIGN, max(_up(ring), room_needed(largest_blob))))
+        self._ring_size = min(_up(size) + ALIGN, max(_up(ring), room_needed(largest_blob)))
+        # A buffer of an earlier file is reused when it is large enough: a fresh one faults in every page.
+        self.buffer = buffer if buffer is not None and len(buffer) >= self._ring_size else mmap.mmap(-1, self._ring_size)
+        self._ring = memoryview(self.buffer)[: self._ring_size]
         self._base = 0  # the file below this offset is written (or a hole); a multiple of ALIGN
         self._done_end = 0  # the file below this offset is complete (in the ring or written)
         self._complete: dict[int, int] = {}  # offset -> end of blobs complete beyond done_end
@@ -98,12 +102,9 @@ class DirectFileWriter:
                 raise RuntimeError(f"file incomplete: {self._done_end} of {self._size} bytes")
 
     def close(self) -> None:
-        """Close the O_DIRECT descriptor and free the ring (after finish() or abandon())."""
+        """Close the O_DIRECT descriptor (after finish() or abandon()); self.buffer may then serve another file."""
         os.close(self._fd)
-        try:
-            self._ring.close()
-        except BufferError:
-            pass  # a view is still alive somewhere: it goes with the garbage
+        self._ring.release()
 
     def abandon(self) -> None:
         """Give the file up: waiting and later put() calls raise Abandoned."""
@@ -158,18 +159,15 @@ class DirectFileWriter:
 
     def _pwrite(self, start: int, stop: int) -> None:
         ring = len(self._ring)
-        view = memoryview(self._ring)
+        view = self._ring
         position = start
-        try:
-            while position < stop:
-                begin = position % ring
-                # one or two pieces of the ring (it wraps around), each aligned
-                pieces = [view[begin : begin + min(stop - position, ring - begin)]]
-                if begin + len(pieces[0]) == ring and position + len(pieces[0]) < stop:
-                    pieces.append(view[: stop - position - len(pieces[0])])
-                position += self._pwritev(pieces, position)
-        finally:
-            view.release()
+        while position < stop:
+            begin = position % ring
+            # one or two pieces of the ring (it wraps around), each aligned
+            pieces = [view[begin : begin + min(stop - position, ring - begin)]]
+            if begin + len(pieces[0]) == ring and position + len(pieces[0]) < stop:
+                pieces.append(view[: stop - position - len(pieces[0])])
+            position += self._pwritev(pieces, position)
 
     def _pwritev(self, pieces: list[memoryview], offset: int) -> int:
         if self.direct:

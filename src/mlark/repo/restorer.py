@@ -10,6 +10,7 @@ in the summary's `damaged` list.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import queue
 import threading
@@ -222,6 +223,7 @@ class Restorer:
         self._root = os.geteuid() == 0
         self._umask = _umask()
         self._direct = bool(_O_DIRECT)  # until the file system refuses it
+        self._rings: list[mmap.mmap] = []  # ring buffers of finished files, for the next ones
         self._batch: list[_Small] = []
         self._batch_first: Location | None = None
         self._batch_end = 0
@@ -359,7 +361,9 @@ class Restorer:
                 raise
             self._direct = False  # e.g. tmpfs: every file goes through the page cache
             return None
-        return DirectFileWriter(direct_fd, size, self.repo.config.chunker.max_size, fallback_fd=fd)
+        with self._lock:
+            buffer = self._rings.pop() if self._rings else None
+        return DirectFileWriter(direct_fd, size, self.repo.config.chunker.max_size, fallback_fd=fd, buffer=buffer)
 
     def _write_blob(self, job: _FileJob, blob: str, location: Location | None, offset: int) -> None:
         end = 0
@@ -402,6 +406,8 @@ class Restorer:
                 job.error = str(exc)
             finally:
                 job.writer.close()
+                with self._lock:
+                    self._rings.append(job.writer.buffer)
         if job.error is not None:
             os.close(job.fd)
             self._damaged(job.dest, job.rel, job.error)
