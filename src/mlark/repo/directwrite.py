@@ -24,7 +24,8 @@ import mmap
 import os
 import threading
 
-ALIGN = 4096
+from mlark.repo.backend.local import ALIGN
+
 # Written once this much is complete from the start of the window.
 FLUSH_AT = 4 * 1024 * 1024
 _RING = 32 * 1024 * 1024
@@ -58,10 +59,10 @@ class DirectFileWriter:
         self._fd = fd
         self._fallback_fd = fallback_fd  # same file, without O_DIRECT: used where a direct write is refused
         self._size = size
-        self._ring_size = min(_up(size) + ALIGN, max(_up(ring), room_needed(largest_blob)))
+        ring_size = min(_up(size) + ALIGN, max(_up(ring), room_needed(largest_blob)))
         # A buffer of an earlier file is reused when it is large enough: a fresh one faults in every page.
-        self.buffer = buffer if buffer is not None and len(buffer) >= self._ring_size else mmap.mmap(-1, self._ring_size)
-        self._ring = memoryview(self.buffer)[: self._ring_size]
+        self.buffer = buffer if buffer is not None and len(buffer) >= ring_size else mmap.mmap(-1, ring_size)
+        self._ring = memoryview(self.buffer)[:ring_size]
         self._base = 0  # the file below this offset is written (or a hole); a multiple of ALIGN
         self._done_end = 0  # the file below this offset is complete (in the ring or written)
         self._complete: dict[int, int] = {}  # offset -> end of blobs complete beyond done_end

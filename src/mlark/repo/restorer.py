@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlark.repo.backend.base import Kind
-from mlark.repo.backend.local import ALIGN, DirectUnsupported, aligned_buffer
+from mlark.repo.backend.local import ALIGN, O_DIRECT, DirectUnsupported, aligned_buffer
 from mlark.repo.directwrite import Abandoned, DirectFileWriter
 from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
@@ -90,7 +90,6 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Files from this size on are written with O_DIRECT (directwrite.py), where the file system allows it.
 _DIRECT_FROM = 4 * 1024 * 1024
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
 class PackReader:
@@ -222,7 +221,7 @@ class Restorer:
         self._lock = threading.Lock()
         self._root = os.geteuid() == 0
         self._umask = _umask()
-        self._direct = bool(_O_DIRECT)  # until the file system refuses it
+        self._direct = bool(O_DIRECT)  # until the file system refuses it
         self._rings: list[mmap.mmap] = []  # ring buffers of finished files, for the next ones
         self._batch: list[_Small] = []
         self._batch_first: Location | None = None
@@ -353,7 +352,7 @@ class Restorer:
         if size < _DIRECT_FROM or not self._direct:
             return None
         try:
-            direct_fd = os.open(dest, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | _O_DIRECT)
+            direct_fd = os.open(dest, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW | O_DIRECT)
         except PermissionError:
             return None  # created read-only (its mode is set at creation): this one through the page cache
         except OSError as exc:

@@ -152,7 +152,7 @@ class DirectUnsupported(Exception):
 _IOV_MAX = 1024
 _DIRECT_FROM = 1024 * 1024
 ALIGN = _ALIGN = 4096  # O_DIRECT alignment of memory, offsets and lengths (covers 512-byte devices too)
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
+O_DIRECT = _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _direct_unsupported: set[int] = set()  # st_dev of file systems that refused O_DIRECT
 _local = threading.local()
 
