@@ -108,15 +108,38 @@ def test_prune_refuses_while_a_backup_holds_the_lock_then_waits(repo: Repository
 
 
 def test_stale_lock_of_a_dead_process_does_not_block_prune(repo: Repository) -> None:
+    from mlark.repo.locks import boot_id, pid_namespace
     from mlark.repo.models import LockFile
     import datetime as dt
     import socket
 
     now = dt.datetime.now(dt.timezone.utc)
-    dead = LockFile(exclusive=False, host=socket.gethostname(), pid=2**22 + 12345, operation="backup", time=now, refreshed=now)
+    dead = LockFile(exclusive=False, host=socket.gethostname(), pid=2**22 + 12345, operation="backup", time=now, refreshed=now,
+                    holder="0" * 32, boot_id=boot_id(), pid_namespace=pid_namespace())
     repo.backend.save(Kind.locks, "dead", dead.model_dump_json().encode())
     prune(reopen(repo))
     assert [i.name for i in repo.backend.list(Kind.locks)] == []
+
+
+@pytest.mark.parametrize("differs", ["pid_namespace", "boot_id", "unrecorded"])
+def test_fresh_lock_with_our_host_name_but_another_process_space_holds(repo: Repository, differs: str) -> None:
+    # Two containers of one pod share the host name, not the PID namespace; a pod restarted on
+    # another boot reuses pids. A pid that does not exist *here* says nothing then: only age counts.
+    from mlark.repo.locks import boot_id, pid_namespace
+    from mlark.repo.models import LockFile
+    import datetime as dt
+    import socket
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ids = {"boot_id": boot_id(), "pid_namespace": pid_namespace()}
+    ids.update({"pid_namespace": "pid:[1]"} if differs == "pid_namespace" else {"boot_id": "another boot"} if differs == "boot_id"
+               else {"boot_id": "", "pid_namespace": ""})
+    other = LockFile(exclusive=False, host=socket.gethostname(), pid=2**22 + 12345, operation="backup", time=now, refreshed=now,
+                     holder="1" * 32, **ids)
+    repo.backend.save(Kind.locks, "other", other.model_dump_json().encode())
+    with pytest.raises(Locked, match="backup"):
+        prune(reopen(repo))
+    assert [i.name for i in repo.backend.list(Kind.locks)] == ["other"]
 
 
 def test_lock_is_refreshed_while_held(repo: Repository) -> None:

@@ -26,6 +26,7 @@ from mlark.repo.checker import check as run_check
 from mlark.repo.compress import AUTO
 from mlark.repo.crypto import KdfParams
 from mlark.repo.errors import DamagedData, UsageError
+from mlark.repo.locks import unlock as run_unlock
 from mlark.repo.models import ObjectLock, SnapshotInfo
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
@@ -43,6 +44,7 @@ S3_REGION = typer.Option(None, "--s3-region", help="S3 region (default: AWS_REGI
 S3_KEY = typer.Option(None, "--s3-access-key", help="S3 access key (default: AWS_ACCESS_KEY_ID).")
 S3_SECRET = typer.Option(None, "--s3-secret-key", help="S3 secret key (default: AWS_SECRET_ACCESS_KEY).")
 LOCK_WAIT = typer.Option(0.0, "--lock-wait", help="Seconds to wait for a conflicting lock before giving up.")
+NO_LOCK = typer.Option(False, "--no-lock", help="Take no lock (a read-only repository; also automatic when it refuses writes).")
 
 
 # --- plumbing -----------------------------------------------------------------------
@@ -53,8 +55,11 @@ def _creds(region: str | None, key: str | None, secret: str | None) -> S3Credent
 
 
 def _open(repo: str, password_file: Path | None, region: str | None = None, key: str | None = None,
-          secret: str | None = None) -> Repository:
-    return open_repository(repo, password_file, _creds(region, key, secret))
+          secret: str | None = None, *, no_lock: bool = False) -> Repository:
+    opened = open_repository(repo, password_file, _creds(region, key, secret))
+    opened.no_lock = no_lock
+    opened.notify = lambda message: error_console.print(f"note: {message}", highlight=False)
+    return opened
 
 
 class _Bar:
@@ -169,14 +174,15 @@ def _info(name: str, snapshot: Any) -> SnapshotInfo:
 @app.command()
 def snapshots(
     tag: list[str] = typer.Option([], "--tag", help="Only snapshots with one of these tags."),
-    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, no_lock: bool = NO_LOCK,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """List snapshots, oldest first."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
-        infos = [_info(n, s) for n, s in opened.snapshots() if not tag or set(tag) & set(s.tags)]
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
+        with opened.lock("snapshots", reading=True):
+            infos = [_info(n, s) for n, s in opened.snapshots() if not tag or set(tag) & set(s.tags)]
         _show(infos, output, lambda: print_table(None, ["id", "time", "host", "tags", "sources", "size"], [
             (i.short_id, f"{i.time:%Y-%m-%d %H:%M:%S}", i.host, ",".join(i.tags), " ".join(i.paths + i.streams),
              _size(i.total_size or 0)) for i in infos]))
@@ -187,13 +193,13 @@ def restore(
     snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
     target: Path = typer.Option(..., "--target", "-t", help="Directory to restore into."),
     path: str = typer.Option("", "--path", help="Restore only this file or directory of the snapshot."),
-    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT, no_lock: bool = NO_LOCK,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Restore a snapshot into a directory."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
         summary = run_restore(opened, snapshot, str(target), path=path, progress=_progress(output), lock_wait=lock_wait)
         _show(summary, output, lambda: _pairs(f"restored {summary.snapshot_id[:8]} to {summary.target}", {
             "files": summary.files, "dirs": summary.dirs, "symlinks": summary.symlinks,
@@ -208,17 +214,18 @@ def restore(
 def ls(
     snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
     path: str = typer.Argument("", help="Directory inside the snapshot."),
-    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, no_lock: bool = NO_LOCK,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """List the files of a snapshot, recursively."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
-        _, snap = opened.find_snapshot(snapshot)
-        node = find_node(opened, snap.tree, path)
-        prefix = path.strip("/")
-        entries = [(f"{prefix}/{p}" if prefix else p, n) for p, n in walk(opened, node.subtree)] if node.subtree else [(prefix, node)]
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
+        with opened.lock("ls", reading=True):
+            _, snap = opened.find_snapshot(snapshot)
+            node = find_node(opened, snap.tree, path)
+            prefix = path.strip("/")
+            entries = [(f"{prefix}/{p}" if prefix else p, n) for p, n in walk(opened, node.subtree)] if node.subtree else [(prefix, node)]
         rows = [{"path": p, "type": n.type, "mode": oct(n.mode), "size": n.size,
                  "mtime": dt.datetime.fromtimestamp(n.mtime_ns / 1e9, dt.timezone.utc).isoformat()} for p, n in entries]
         _show(rows, output, lambda: print_table(None, ["type", "mode", "size", "mtime", "path"], [
@@ -229,28 +236,29 @@ def ls(
 def cat(
     snapshot: str = typer.Argument(..., help="Snapshot ID, unique prefix, or 'latest'."),
     path: str = typer.Argument(..., help="File or stream inside the snapshot."),
-    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, no_lock: bool = NO_LOCK,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
 ) -> None:
     """Write one file or stream of a snapshot to standard output."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
         out = sys.stdout.buffer
-        for part in read_file(opened, snapshot, path):
-            out.write(part)
+        with opened.lock("cat", reading=True):
+            for part in read_file(opened, snapshot, path):
+                out.write(part)
         out.flush()
 
 
 @app.command()
 def check(
     read_data: bool = typer.Option(False, "--read-data", help="Also read, decrypt and verify every blob."),
-    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT,
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE, lock_wait: float = LOCK_WAIT, no_lock: bool = NO_LOCK,
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Check the repository structure, and with --read-data every byte of it."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
         report = run_check(opened, read_data=read_data, progress=_progress(output), lock_wait=lock_wait)
 
         def table() -> None:
@@ -308,7 +316,8 @@ def prune(
         result = maintenance.prune(opened, dry_run=dry_run, progress=_progress(output), lock_wait=lock_wait)
         _show(result, output, lambda: _pairs("prune" + (" (dry run)" if dry_run else ""), {
             "packs deleted": result.packs_deleted, "packs repacked": result.packs_repacked,
-            "packs kept": result.packs_kept, "freed": _size(result.bytes_freed)}))
+            "packs kept": result.packs_kept, "unindexed packs too young to delete": result.packs_too_young,
+            "temporary files removed": result.temporary_files_removed, "freed": _size(result.bytes_freed)}))
 
 
 @app.command()
@@ -325,6 +334,30 @@ def stats(
             "stored": _size(result.stored_bytes), "unique data": _size(result.raw_bytes),
             "restore size": _size(result.restore_size), "compression": f"{result.compression_ratio}x",
             "deduplication": f"{result.dedup_ratio}x"}))
+
+
+@app.command()
+def unlock(
+    remove_all: bool = typer.Option(False, "--remove-all", help="Remove every lock, also those of running operations (dangerous)."),
+    repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Remove stale and unparsable locks; with --remove-all, every lock."""
+    with _errors():
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        if remove_all:
+            error_console.print("warning: --remove-all removes the locks of running operations too: a backup whose lock "
+                                "is removed stops with exit 17, and a prune started meanwhile could delete its data", highlight=False)
+        result = run_unlock(opened.backend, remove_all=remove_all)
+
+        def table() -> None:
+            for held in result.kept:
+                error_console.print(f"still held: {held}", highlight=False)
+            error_console.print(f"removed {len(result.removed)} lock(s) ({len(result.unparsable)} unparsable); "
+                                f"{len(result.kept)} still held", highlight=False)
+
+        _show(result, output, table)
 
 
 @index_app.command("rebuild")

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from mlark.repo.archiver import Archiver, BackupOptions, StreamSource
-from mlark.repo.errors import NotFound, UsageError
+from mlark.repo.backend.base import Kind
+from mlark.repo.errors import LockLost, NotFound, UsageError
 from mlark.repo.keys import _user
 from mlark.repo.locks import RepoLock
 from mlark.repo.memory import gc_paused, keep_freed_buffers
@@ -117,11 +118,11 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
     host = options.host or socket.gethostname()
     abs_paths = sorted(os.path.abspath(p) for p in paths)
     stream_names = sorted(s.name for s in streams)
-    with RepoLock(repo.backend, exclusive=False, operation="backup", wait=options.lock_wait):
+    with repo.lock("backup", wait=options.lock_wait) as lock:
         repo.load_index()
         parent_id, parent = find_parent(repo, host, abs_paths, stream_names, options.parent)
         progress.begin("backup", _prescan(abs_paths) if not isinstance(progress, NoProgress) else None)
-        saver = BlobSaver(repo, options.compression)
+        saver = BlobSaver(repo, options.compression, guard=lock.ensure)
         try:
             with ThreadPoolExecutor(options.workers, thread_name_prefix="mlark-chunk") as pool, \
                     ThreadPoolExecutor(READERS, thread_name_prefix="mlark-read") as readers:
@@ -141,5 +142,19 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
         snapshot = Snapshot(time=dt.datetime.now(dt.timezone.utc), host=host, username=_user(), paths=abs_paths,
                             streams=stream_names, tags=sorted(set(options.tags)), parent=parent_id, tree=tree,
                             metadata=options.metadata, summary=summary)
-        summary.snapshot_id = repo.save_snapshot(snapshot)
+        summary.snapshot_id = _commit(repo, lock, snapshot)
     return summary
+
+
+def _commit(repo: Repository, lock: RepoLock, snapshot: Snapshot) -> str:
+    """Write the snapshot only while the lock is ours; take it back if the lock was lost as it was written."""
+    lock.ensure()
+    name = repo.save_snapshot(snapshot)
+    try:
+        lock.ensure()
+    except LockLost:
+        # Stopped between the check and the write: a prune may have run meanwhile, so the
+        # snapshot might name data that is gone. No snapshot is better than a broken one.
+        repo.backend.remove(Kind.snapshots, name)
+        raise
+    return name

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mlark.repo.backend.base import Kind
 from mlark.repo.crypto import storage_id
 from mlark.repo.errors import RepoError
-from mlark.repo.locks import RepoLock
+from mlark.repo.locks import describe, is_stale, lock_ages, read_locks
 from mlark.repo.models import CheckProblem, CheckReport, IndexPack
 from mlark.repo.pack import header_from_pack
 from mlark.repo.progress import NoProgress, Progress
@@ -38,6 +39,21 @@ class Checker:
         self.report.packs = len(stored)
         self.report.blobs = len(self.repo.index)
         return stored
+
+    def check_leftovers(self) -> None:
+        """Temporary files of killed writes and lock files nobody can use: reported, never errors."""
+        lister = getattr(self.repo.backend, "temporary_files", None)
+        for leftover in lister() if lister is not None else []:
+            age = time.time() - (leftover.modified or time.time())
+            self.warn("temporary", leftover.name, f"{leftover.size} bytes left by an interrupted write {age / 3600:.1f} h ago; "
+                      "prune removes it once older than its safety margin")
+        locks, unparsable = read_locks(self.repo.backend)
+        stale_after = lock_ages()[1]
+        for name in unparsable:
+            self.warn("lock", name, "lock file cannot be parsed; `mlark repo unlock` removes it")
+        for name, lock in locks.items():
+            if is_stale(lock, stale_after):
+                self.warn("lock", name, f"stale lock ({describe(lock)}); the next locker or `mlark repo unlock` removes it")
 
     def check_snapshots(self) -> None:
         seen: set[str] = set()
@@ -94,10 +110,11 @@ class Checker:
 def check(repo: Repository, *, read_data: bool = False, progress: Progress | None = None, lock_wait: float = 0.0) -> CheckReport:
     progress = progress or NoProgress()
     checker = Checker(repo, progress)
-    with RepoLock(repo.backend, exclusive=False, operation="check", wait=lock_wait):
+    with repo.lock("check", wait=lock_wait, reading=True):
         for problem in repo.load_index():
             checker.error("index", "", problem)
         checker.check_packs()
+        checker.check_leftovers()
         checker.check_snapshots()
         if read_data:
             checker.report.read_data = True

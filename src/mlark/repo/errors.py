@@ -4,7 +4,8 @@ Exit codes (documented in docs/repository.md):
 1 generic failure, 2 bad usage, 3 damaged data found (check/restore),
 4 snapshot or path not found, 10 repository not found, 11 unsupported format,
 12 wrong password, 13 repository locked, 14 storage access denied,
-15 storage unreachable, 16 storage full.
+15 storage unreachable, 16 storage full, 17 lock lost while writing,
+18 repository is read-only (an operation that must write).
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class WrongPassword(RepoError):
 
 class Locked(RepoError):
     exit_code = 13
+
+
+class LockLost(RepoError):
+    """The lock of a writing operation was removed, taken over, or not refreshed in time."""
+
+    exit_code = 17
+
+
+class ReadOnlyRepository(RepoError):
+    """The backend refuses writes and the operation has to write."""
+
+    exit_code = 18
 
 
 class StorageError(RepoError):

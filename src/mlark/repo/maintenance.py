@@ -5,14 +5,22 @@ prune order (each step leaves a valid repository if the process dies after it):
   2. write one index of every kept pack that supersedes all older index files
   3. delete the superseded index files
   4. delete packs no index names any more
-A pack leaves the index before it leaves the storage.
+A pack leaves the index before it leaves the storage. Before each step that writes or
+deletes, prune checks that its exclusive lock is still its own (RepoLock.ensure).
+
+A pack no index names may be a live backup's, not yet indexed: it is deleted only once older
+than the safety margin (kopia's BlobDeleteMinAge, 24 hours; MLARK_PRUNE_MIN_AGE_SECONDS for
+tests). Leftover `.tmp-*` files of killed writes go by the same rule.
 """
 
 from __future__ import annotations
 
+import os
+import time
+
 from mlark.repo import retention
-from mlark.repo.backend.base import Kind
-from mlark.repo.errors import DamagedData, RepoError
+from mlark.repo.backend.base import Kind, ObjectInfo
+from mlark.repo.errors import DamagedData, RepoError, UsageError
 from mlark.repo.index import MasterIndex, save_index_file
 from mlark.repo.locks import RepoLock
 from mlark.repo.models import ForgetResult, IndexPack, PruneResult, StatsResult
@@ -23,12 +31,31 @@ from mlark.repo.restorer import walk
 from mlark.repo.saver import BlobSaver
 
 MAX_UNUSED = 0.10
+MIN_AGE = 24 * 3600
+
+
+def safety_margin() -> float:
+    """Seconds an unindexed pack or a temporary file must have existed before prune may delete it."""
+    text = os.environ.get("MLARK_PRUNE_MIN_AGE_SECONDS", "")
+    if not text:
+        return MIN_AGE
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise UsageError(f"MLARK_PRUNE_MIN_AGE_SECONDS must be a number of seconds >= 0, not {text!r}")
+    return value
+
+
+def _old_enough(modified: float | None, margin: float) -> bool:
+    return modified is not None and time.time() - modified >= margin
 
 
 def forget(repo: Repository, policy: retention.Policy, *, tags: list[str] | None = None, host: str | None = None,
            dry_run: bool = False, lock_wait: float = 0.0) -> ForgetResult:
     """Remove snapshots the policy does not keep, per group of (host, paths, streams)."""
-    with RepoLock(repo.backend, exclusive=not dry_run, operation="forget", wait=lock_wait):
+    with repo.lock("forget", exclusive=not dry_run, wait=lock_wait) as lock:
         selected = [(n, s) for n, s in repo.snapshots()
                     if (not tags or set(tags) & set(s.tags)) and (not host or s.host == host)]
         groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list] = {}
@@ -39,6 +66,7 @@ def forget(repo: Repository, policy: retention.Policy, *, tags: list[str] | None
             reasons.update(retention.apply(policy, members))
         remove = [name for name, _ in selected if name not in reasons]
         if not dry_run:
+            lock.ensure()
             for name in remove:
                 repo.backend.remove(Kind.snapshots, name)
     return ForgetResult(keep=sorted(reasons), remove=sorted(remove), reasons=reasons, dry_run=dry_run)
@@ -83,37 +111,53 @@ def _plan(repo: Repository, used: set[str]) -> tuple[list[IndexPack], list[Index
 
 def prune(repo: Repository, *, dry_run: bool = False, progress: Progress | None = None, lock_wait: float = 0.0) -> PruneResult:
     progress = progress or NoProgress()
-    with RepoLock(repo.backend, exclusive=True, operation="prune", wait=lock_wait):
+    margin = safety_margin()
+    with repo.lock("prune", exclusive=True, wait=lock_wait) as lock:
         # Under the exclusive lock, re-read everything: this handle may predate other writers.
         repo.index, repo.index_loaded = MasterIndex(), False
         old_indexes = {info.name for info in repo.backend.list(Kind.index)}
         repo.load_index()
-        stored = {info.name: info.size for info in repo.backend.list(Kind.data)}
+        listed = list(repo.backend.list(Kind.data))
+        stored = {info.name: info.size for info in listed}
         keep, repack, drop = _plan(repo, used_blobs(repo))
         absent = [p.id for p in keep + repack if p.id not in stored]
         if absent:
             raise DamagedData(f"{len(absent)} packs holding used data are missing (first {absent[0][:16]}); run check")
-        unindexed = [name for name in stored if name not in repo.index.packs]
+        unindexed = [i.name for i in listed if i.name not in repo.index.packs and _old_enough(i.modified, margin)]
+        temporary = [t for t in _temporary_files(repo) if _old_enough(t.modified, margin)]
         result = PruneResult(packs_deleted=len(drop) + len(unindexed), packs_repacked=len(repack), packs_kept=len(keep),
-                             dry_run=dry_run, indexes_replaced=len(repo.index.files))
-        result.bytes_freed = sum(p.size for p in drop + repack) + sum(stored[n] for n in unindexed)
+                             dry_run=dry_run, indexes_replaced=len(repo.index.files),
+                             packs_too_young=sum(1 for i in listed if i.name not in repo.index.packs) - len(unindexed),
+                             temporary_files_removed=len(temporary))
+        result.bytes_freed = sum(p.size for p in drop + repack) + sum(stored[n] for n in unindexed) + sum(t.size for t in temporary)
         result.blobs_removed = sum(len(p.blobs) for p in drop)
         if dry_run:
             return result
-        new_packs = _repack(repo, repack, progress)
+        new_packs = _repack(repo, repack, progress, lock)
+        lock.ensure()
         save_index_file(repo.backend, repo.sealer, keep + new_packs, supersedes=old_indexes)
+        lock.ensure()
         for name in old_indexes:
             repo.backend.remove(Kind.index, name)
+        lock.ensure()
         for name in [p.id for p in drop + repack] + unindexed:
             repo.backend.remove(Kind.data, name)
+        for leftover in temporary:
+            repo.backend.remove_temporary(leftover.name)  # type: ignore[attr-defined]
     return result
 
 
-def _repack(repo: Repository, packs: list[IndexPack], progress: Progress) -> list[IndexPack]:
+def _temporary_files(repo: Repository) -> list[ObjectInfo]:
+    """Leftovers of killed writes, where the backend has any (a local directory; S3 writes are atomic)."""
+    lister = getattr(repo.backend, "temporary_files", None)
+    return lister() if lister is not None else []
+
+
+def _repack(repo: Repository, packs: list[IndexPack], progress: Progress, lock: RepoLock) -> list[IndexPack]:
     if not packs:
         return []
     before = set(repo.index.packs)
-    saver = BlobSaver(repo, 3, dedup=False)
+    saver = BlobSaver(repo, 3, dedup=False, guard=lock.ensure)
     progress.begin("repack", sum(len(p.blobs) for p in packs))
     try:
         for pack in packs:
@@ -143,7 +187,7 @@ def stats(repo: Repository) -> StatsResult:
 def rebuild_index(repo: Repository, *, progress: Progress | None = None, lock_wait: float = 0.0) -> tuple[int, list[str]]:
     """Replace every index file by one built from pack headers; return (packs indexed, problems)."""
     progress = progress or NoProgress()
-    with RepoLock(repo.backend, exclusive=True, operation="index rebuild", wait=lock_wait):
+    with repo.lock("index rebuild", exclusive=True, wait=lock_wait) as lock:
         old = {info.name for info in repo.backend.list(Kind.index)}
         packs, problems = [], []
         infos = list(repo.backend.list(Kind.data))
@@ -156,7 +200,9 @@ def rebuild_index(repo: Repository, *, progress: Progress | None = None, lock_wa
                 problems.append(f"pack {info.name}: {exc}")
             progress.advance(1)
         progress.end()
+        lock.ensure()
         save_index_file(repo.backend, repo.sealer, packs, supersedes=old)
+        lock.ensure()
         for name in old:
             repo.backend.remove(Kind.index, name)
     return len(packs), problems

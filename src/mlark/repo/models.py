@@ -155,6 +155,10 @@ class LockFile(_Stored):
     operation: str
     time: dt.datetime
     refreshed: dt.datetime
+    # Added after format version 1 was first written: empty in locks of older mlark.
+    holder: str = ""  # random per process: unique across hosts, containers and restarts
+    boot_id: str = ""  # the kernel's boot ID: with pid_namespace, says whether `pid` is one we can see
+    pid_namespace: str = ""
 
 
 # --- results -------------------------------------------------------------------------
@@ -215,7 +219,15 @@ class PruneResult(BaseModel):
     blobs_removed: int = 0
     bytes_freed: int = 0
     indexes_replaced: int = 0
+    packs_too_young: int = 0  # unindexed packs inside the safety margin: maybe a live backup's
+    temporary_files_removed: int = 0
     dry_run: bool = False
+
+
+class UnlockResult(BaseModel):
+    removed: list[str] = []
+    kept: list[str] = []
+    unparsable: list[str] = []
 
 
 class StatsResult(BaseModel):

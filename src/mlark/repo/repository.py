@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from mlark.repo import keys as keyfiles
@@ -16,6 +17,7 @@ from mlark.repo.errors import (
     DamagedData, NotFound, ObjectMissing, RepoError, RepositoryExists, RepositoryNotFound, UnsupportedFormat,
 )
 from mlark.repo.index import Location, MasterIndex
+from mlark.repo.locks import RepoLock
 from mlark.repo.models import FORMAT_NAME, FORMAT_VERSION, ChunkerParams, ObjectLock, RepoConfig, Snapshot, Tree
 
 SNAPSHOT_AAD = b"mlark snapshot v1"
@@ -63,7 +65,15 @@ class Repository:
         self.chunker = Chunker(config.chunker, key.chunker_seed)
         self.index = MasterIndex()
         self.index_loaded = False
+        # --no-lock: reading operations take no lock. notify: where notes for the operator go.
+        self.no_lock = False
+        self.notify: Callable[[str], None] = lambda message: None
         _apply_retention(backend, config.object_lock)
+
+    def lock(self, operation: str, *, exclusive: bool = False, wait: float = 0.0, reading: bool = False) -> RepoLock:
+        """The lock an operation holds; a reading one goes on without it when asked to or when the backend refuses writes."""
+        return RepoLock(self.backend, exclusive=exclusive, operation=operation, wait=wait, read_only_ok=reading,
+                        skip=reading and self.no_lock, notify=self.notify)
 
     # --- lifecycle ---------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from mlark.repo.backend.local import ALIGN, O_DIRECT, DirectUnsupported, aligned
 from mlark.repo.directwrite import Abandoned, DirectFileWriter
 from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
-from mlark.repo.locks import RepoLock
 from mlark.repo.memory import gc_paused, keep_freed_buffers
 from mlark.repo.models import Node, RestoreSummary
 from mlark.repo.progress import NoProgress, Progress
@@ -522,7 +521,7 @@ def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progre
              workers: int, lock_wait: float) -> RestoreSummary:
     progress = progress or NoProgress()
     started = time.monotonic()
-    with RepoLock(repo.backend, exclusive=False, operation="restore", wait=lock_wait):
+    with repo.lock("restore", wait=lock_wait, reading=True):
         repo.load_index()
         snapshot_id, snapshot = repo.find_snapshot(snapshot_ref)
         node = find_node(repo, snapshot.tree, path)

@@ -33,7 +33,7 @@ class BlobSaver:
     """Thread-safe: many workers may call save() at once."""
 
     def __init__(self, repo: Repository, level: int | None, *, dedup: bool = True, writers: int = 2,
-                 on_stored: Callable[[int], None] | None = None) -> None:
+                 on_stored: Callable[[int], None] | None = None, guard: Callable[[], None] | None = None) -> None:
         self.repo = repo
         self.level = level
         self.dedup = dedup
@@ -50,6 +50,8 @@ class BlobSaver:
         # Bounds memory: at most this many full packs waiting for the backend.
         self._slots = threading.BoundedSemaphore(writers + 1)
         self._on_stored = on_stored
+        # Called right before each index is written: raises (LockLost) when the writer lost its lock.
+        self._guard = guard
         self.index_files: list[str] = []
 
     def known(self, blob_id: str) -> bool:
@@ -142,6 +144,8 @@ class BlobSaver:
         with self._lock:
             packs, self._pending = self._pending, []
         if packs:
+            if self._guard is not None:
+                self._guard()
             name = save_index_file(self.repo.backend, self.repo.sealer, packs)
             with self._lock:
                 self.index_files.append(name)

@@ -25,6 +25,7 @@ class Kind(str, enum.Enum):
 class ObjectInfo:
     name: str
     size: int
+    modified: float | None = None  # seconds since the epoch, where list() knows it
 
 
 def object_path(kind: Kind, name: str) -> str:

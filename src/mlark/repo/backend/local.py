@@ -64,7 +64,7 @@ class LocalBackend:
         """save() of the concatenation of parts, written with writev (no joined copy in memory)."""
         final = self._path(kind, name)
         # A unique temp name so concurrent writers never share a half-written file.
-        temp = final.with_name(f".tmp-{final.name}-{uuid.uuid4().hex[:8]}")
+        temp = final.with_name(f"{TEMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             total = sum(len(part) for part in parts)
@@ -127,8 +127,30 @@ class LocalBackend:
         dirs = [entry for entry in _scandir(base) if entry.is_dir()] if kind is Kind.data else []
         for directory in dirs or ([] if kind is Kind.data else [base]):
             for entry in _scandir(Path(directory)):
-                if entry.is_file() and not entry.name.startswith(".tmp-"):
-                    yield ObjectInfo(entry.name, entry.stat().st_size)
+                if entry.is_file() and not entry.name.startswith(TEMP_PREFIX):
+                    st = entry.stat()
+                    yield ObjectInfo(entry.name, st.st_size, st.st_mtime)
+
+    def temporary_files(self) -> list[ObjectInfo]:
+        """Half-written objects of killed writers (`.tmp-*`), named by their path under the root."""
+        folders = [self.root] + [self.root / kind.value for kind in Kind if kind is not Kind.config]
+        folders += [Path(entry.path) for entry in _scandir(self.root / Kind.data.value) if entry.is_dir()]
+        found = []
+        for folder in folders:
+            for entry in _scandir(folder):
+                if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    found.append(ObjectInfo(str(Path(entry.path).relative_to(self.root)), st.st_size, st.st_mtime))
+        return found
+
+    def remove_temporary(self, relative: str) -> None:
+        path = self.root / relative
+        if not path.name.startswith(TEMP_PREFIX) or ".." in Path(relative).parts:
+            raise ValueError(f"{relative} is not a temporary file of this repository")
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _translate(exc, str(path)) from exc
 
     def remove(self, kind: Kind, name: str) -> None:
         try:
@@ -143,6 +165,9 @@ class LocalBackend:
             raise ObjectMissing(f"{object_path(kind, name)} not found in {self.root}") from exc
         except OSError as exc:
             raise _translate(exc, object_path(kind, name)) from exc
+
+
+TEMP_PREFIX = ".tmp-"  # objects being written; one left behind is a killed writer's
 
 
 class DirectUnsupported(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 from mlark.repo.backend.base import Kind, ObjectInfo, object_path
@@ -12,6 +13,7 @@ from mlark.repo.errors import ObjectMissing
 class MemoryBackend:
     def __init__(self) -> None:
         self._objects: dict[tuple[Kind, str], bytes] = {}
+        self._modified: dict[tuple[Kind, str], float] = {}
         self._lock = threading.Lock()
 
     def location(self) -> str:
@@ -23,6 +25,7 @@ class MemoryBackend:
     def save(self, kind: Kind, name: str, data: bytes) -> None:
         with self._lock:
             self._objects[(kind, name)] = bytes(data)
+            self._modified[(kind, name)] = time.time()
 
     def load(self, kind: Kind, name: str, offset: int = 0, length: int | None = None) -> bytes:
         with self._lock:
@@ -34,9 +37,9 @@ class MemoryBackend:
 
     def list(self, kind: Kind) -> Iterator[ObjectInfo]:
         with self._lock:
-            items = [(name, len(data)) for (k, name), data in self._objects.items() if k is kind]
-        for name, size in items:
-            yield ObjectInfo(name, size)
+            items = [(name, len(data), self._modified[(k, name)]) for (k, name), data in self._objects.items() if k is kind]
+        for name, size, modified in items:
+            yield ObjectInfo(name, size, modified)
 
     def remove(self, kind: Kind, name: str) -> None:
         with self._lock:

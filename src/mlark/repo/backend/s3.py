@@ -156,7 +156,7 @@ class S3Backend:
             found: list[ObjectInfo] = []
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.options.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    found.append(ObjectInfo(item["Key"].rsplit("/", 1)[-1], int(item["Size"])))
+                    found.append(ObjectInfo(item["Key"].rsplit("/", 1)[-1], int(item["Size"]), item["LastModified"].timestamp()))
             return found
 
         yield from self._do(f"list {prefix}", collect)
