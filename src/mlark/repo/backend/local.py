@@ -78,7 +78,10 @@ class LocalBackend:
             os.replace(temp, final)
             _fsync_dir(final.parent)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            try:
+                temp.unlink(missing_ok=True)
+            except OSError:
+                pass  # a read-only file system refuses even this; the first error is the one to report
             raise _translate(exc, str(final)) from exc
 
     def load(self, kind: Kind, name: str, offset: int = 0, length: int | None = None) -> bytes:
