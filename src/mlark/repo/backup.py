@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mlark.repo.archiver import Archiver, BackupOptions, StreamSource
 from mlark.repo.backend.base import Kind
-from mlark.repo.errors import LockLost, NotFound, UsageError
+from mlark.repo.errors import LockLost, NotFound, StorageError, UsageError
 from mlark.repo.keys import _user
 from mlark.repo.locks import RepoLock
 from mlark.repo.memory import gc_paused, keep_freed_buffers
@@ -129,6 +129,10 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
                 archiver = Archiver(repo, saver, pool, progress, options.workers, readers)
                 tree = _archive(archiver, list(paths), streams, parent.tree if parent else None)
             saver.flush()
+        except StorageError:
+            # A lost lock explains a failed write better (a prune that took it removed our files).
+            lock.ensure()
+            raise
         finally:
             saver.close()
             progress.end()
