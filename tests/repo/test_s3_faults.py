@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,28 @@ def test_backup_forget_and_prune_through_s3_faults_leave_a_valid_repository(
         target = tmp_path / "out" / snapshot["short_id"]
         cli("restore", "--repo", faulty, snapshot["id"], "--target", str(target), env=env, check=True)
         assert tree_state(target / "src") == expected[snapshot["id"]]
+
+
+def test_lock_that_cannot_be_refreshed_through_an_outage_is_lost(s3_service: Any, s3_bucket: str, proxy: FaultProxy) -> None:
+    from mlark.repo.backend import Kind
+    from mlark.repo.backend.retry import RetryBackend
+    from mlark.repo.backend.s3 import S3Backend, S3Options
+    from mlark.repo.errors import LockLost
+    from mlark.repo.locks import RepoLock
+
+    proxy.enabled = False
+    backend = RetryBackend(S3Backend(S3Options(proxy.endpoint, s3_bucket, "repo", s3_service.region,
+                                               s3_service.access_key, s3_service.secret_key)), attempts=2, base_delay=0.05)
+    lock = RepoLock(backend, exclusive=True, operation="prune", refresh_every=0.5, stale_after=3)
+    lock.acquire()
+    try:
+        lock.ensure()  # fresh and ours
+        proxy.rate, proxy.enabled = 1.0, True  # the endpoint fails every request: no refresh gets through
+        time.sleep(3.5)
+        proxy.enabled = False  # back again, but too late: others may already call the lock stale
+        with pytest.raises(LockLost, match="not refreshed"):
+            lock.ensure()
+    finally:
+        lock.release()
+    assert proxy.counts["requests"] > 3
+    assert list(backend.list(Kind.locks)) == []
