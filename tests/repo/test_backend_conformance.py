@@ -50,6 +50,17 @@ def test_list_is_per_kind_and_complete(backend: Backend) -> None:
     assert list(backend.list(Kind.snapshots)) == []
 
 
+def test_list_tells_when_each_object_was_written(backend: Backend) -> None:
+    # prune keeps unindexed packs younger than its safety margin: it needs every object's age.
+    import time
+
+    backend.create_location()
+    before = time.time()
+    backend.save(Kind.data, "cd" * 32, b"pack")
+    (info,) = list(backend.list(Kind.data))
+    assert info.modified is not None and before - 5 <= info.modified <= time.time() + 5
+
+
 def test_replace_and_remove(backend: Backend) -> None:
     backend.create_location()
     backend.save(Kind.locks, "l1", b"one")
