@@ -8,6 +8,7 @@ as long as the test wants, with packs of it already stored but not yet indexed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -123,7 +124,7 @@ def test_prune_in_another_pid_namespace_cannot_take_a_running_backups_lock(
 
     code, out, err = running.finish()
     assert code == 0, err
-    snapshot_id = __import__("json").loads(out)["snapshot_id"]
+    snapshot_id = json.loads(out)["snapshot_id"]
     waited_out, waited_err = waited.communicate(timeout=120)
     assert waited.returncode == 0, waited_err.decode()
     restored = cli("cat", "--repo", str(repo_path), snapshot_id, "model.bin", check=True).stdout
@@ -163,7 +164,7 @@ def test_backup_paused_beyond_the_stale_age_aborts_and_the_repository_stays_vali
         # Now the lock is stale by age: a prune elsewhere removes it and the backup's packs.
         pruned = _in_other_pid_namespace("prune", "--repo", str(repo_path), "-o", "json", env=ages)
         assert pruned.returncode == 0, pruned.stderr.decode()
-        assert __import__("json").loads(pruned.stdout)["packs_deleted"] >= 1
+        assert json.loads(pruned.stdout)["packs_deleted"] >= 1
     finally:
         running.proc.send_signal(signal.SIGCONT)
     code, _, err = running.finish()
@@ -319,7 +320,7 @@ def test_unparsable_and_stale_locks_are_reported_cleaned_and_unlocked(repo_path:
     result = cli("unlock", "--repo", str(repo_path), "-o", "json")
     assert result.returncode == 0, result.stderr.decode()
     assert sorted(p.name for p in _locks(repo_path)) == ["live"]
-    assert "garbage" in __import__("json").loads(result.stdout)["unparsable"]
+    assert "garbage" in json.loads(result.stdout)["unparsable"]
 
     everything = cli("unlock", "--repo", str(repo_path), "--remove-all")
     assert everything.returncode == 0 and "warning: --remove-all" in everything.stderr.decode()

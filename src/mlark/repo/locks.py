@@ -167,6 +167,7 @@ class RepoLock:
         self._last_refresh = _clock()
         self._lost: str | None = None
         self._guard = threading.Lock()  # a refresh and an ensure() never interleave their check and write
+        self._reported: set[str] = set()  # unparsable lock files already named (once, not at every retry)
 
     def _record(self) -> LockFile:
         return LockFile(exclusive=self.exclusive, host=socket.gethostname(), pid=os.getpid(),
@@ -178,7 +179,8 @@ class RepoLock:
 
     def _conflict(self) -> LockFile | None:
         locks, unparsable = read_locks(self.backend)
-        for name in unparsable:
+        for name in set(unparsable) - self._reported:
+            self._reported.add(name)
             self.notify(f"lock file locks/{name} cannot be parsed and is ignored; `mlark repo unlock` removes it")
         conflict = None
         for name, other in locks.items():
