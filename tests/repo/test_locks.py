@@ -127,8 +127,8 @@ def test_prune_in_another_pid_namespace_cannot_take_a_running_backups_lock(
     snapshot_id = json.loads(out)["snapshot_id"]
     waited_out, waited_err = waited.communicate(timeout=120)
     assert waited.returncode == 0, waited_err.decode()
-    restored = cli("cat", "--repo", str(repo_path), snapshot_id, "model.bin", check=True).stdout
-    assert restored == bytes(running.sent)
+    cli("restore", "--repo", str(repo_path), snapshot_id, "--target", str(tmp_path / "out"), check=True)
+    assert (tmp_path / "out" / "model.bin").read_bytes() == bytes(running.sent)
     assert cli_json("check", "--repo", str(repo_path), "--read-data")["ok"] is True
 
 
