@@ -4,16 +4,19 @@ extended attributes, FIFOs, device nodes and mode 000."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from mlark.repo.backend.local import ALIGN
 from mlark.repo.backup import backup
 from mlark.repo.repository import Repository
-from mlark.repo.restorer import restore
+from mlark.repo.restorer import restore, zero_runs
 from tests.repo.conftest import cli, cli_json, reopen
 
 MIB = 1024 * 1024
@@ -69,6 +72,19 @@ def test_sparse_files_come_back_with_holes_wherever_a_whole_zero_block_is(repo: 
         # No more than the blocks holding data, the source's own allocation, and restic's.
         assert allocated <= source.stat().st_blocks * 512 <= 2 * 4096 + 4096
         assert allocated <= (theirs / name).stat().st_blocks * 512
+
+
+_PIECE = st.one_of(st.integers(1, 3 * ALIGN).map(bytes),
+                  st.integers(1, 3 * ALIGN).map(lambda n: b"\x07" * n), st.binary(min_size=1, max_size=64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECE, max_size=12), st.booleans())
+def test_property_zero_runs_finds_every_run_that_can_be_a_hole(pieces: list[bytes], mutable: bool) -> None:
+    data = b"".join(pieces)
+    expected = [m.span() for m in re.finditer(rb"\x00+", data)
+                if m.end() - m.start() >= ALIGN or m.start() == 0 or m.end() == len(data)]
+    assert zero_runs(bytearray(data) if mutable else data) == expected
 
 
 @pytest.fixture
