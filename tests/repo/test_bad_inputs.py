@@ -48,17 +48,21 @@ def _listing(root: bytes) -> dict[bytes, tuple[str, bytes]]:
 
 
 def test_non_utf8_names_and_link_targets_round_trip_byte_exactly(repo: Repository, tmp_path: Path) -> None:
-    src = tmp_path / "odd"
-    src.mkdir()
-    base = _odd_tree(src)
-    first = backup(repo, [str(src)])
+    src = os.fsdecode(os.fsencode(tmp_path) + b"/odd-\xe9")  # the path backed up is not UTF-8 either
+    os.mkdir(src)
+    base = _odd_tree(Path(src))
+    first = backup(repo, [src])
     assert first.warnings == [] and first.files_new == 3
     out = os.fsencode(tmp_path / "out")
     summary = restore(reopen(repo), first.snapshot_id, os.fsdecode(out))
     assert summary.damaged == []
-    assert _listing(out + b"/odd") == _listing(base)
+    assert os.listdir(out) == [b"odd-\xe9"]
+    assert _listing(out + b"/odd-\xe9") == _listing(base)
+    # A subtree by its raw name, as a shell passes it.
+    part = restore(reopen(repo), first.snapshot_id, os.fsdecode(out + b"-part"), path=os.fsdecode(b"odd-\xe9/caf\xe9-dir"))
+    assert part.files == 1 and os.listdir(out + b"-part") == [b"caf\xe9-dir"]
     # The raw names are what the parent lookup matches on: nothing is read again.
-    second = backup(reopen(repo), [str(src)])
+    second = backup(reopen(repo), [src])
     assert second.files_unchanged == 3 and second.bytes_read == 0
 
 
@@ -169,7 +173,7 @@ def test_engine_skips_a_damaged_snapshot_when_finding_the_parent(tmp_path: Path)
     src.mkdir()
     (src / "a.bin").write_bytes(os.urandom(200_000))
     first = backup(repo, [str(src)]).snapshot_id
-    second = backup(reopen(repo), [str(src)]).snapshot_id
+    second = backup(reopen(repo), [src]).snapshot_id
     _damage(tmp_path / "repo", second)
     third = backup(reopen(repo), [str(src)])
     assert third.parent == first and third.files_unchanged == 1

@@ -30,7 +30,7 @@ from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
 from mlark.repo.locks import RepoLock
 from mlark.repo.memory import gc_paused, keep_freed_buffers
-from mlark.repo.models import Node, RestoreSummary
+from mlark.repo.models import Node, RestoreSummary, printable
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
 
@@ -696,7 +696,7 @@ def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progre
         repo.load_index()
         snapshot_id, snapshot = repo.find_snapshot(snapshot_ref)
         node = find_node(repo, snapshot.tree, path)
-        summary = RestoreSummary(snapshot_id=snapshot_id, target=os.path.abspath(target))
+        summary = RestoreSummary(snapshot_id=snapshot_id, target=printable(os.path.abspath(target)))
         os.makedirs(target, exist_ok=True)
         progress.begin("restore", _size(repo, node))
         try:
@@ -708,10 +708,10 @@ def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progre
                 restorer = Restorer(repo, pool, progress, summary, workers, small_pool=small)
                 try:
                     if node.name:
-                        restorer.restore_node(node, os.path.join(target, node.name), node.name)
+                        restorer.restore_node(node, os.path.join(target, node.fs_name()), node.name)
                     else:
                         for child in repo.load_tree(snapshot.tree).nodes:
-                            restorer.restore_node(child, os.path.join(target, child.name), child.name)
+                            restorer.restore_node(child, os.path.join(target, child.fs_name()), child.name)
                     restorer.finish_files()
                 finally:
                     restorer.stop_feeding()
