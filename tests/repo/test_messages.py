@@ -121,8 +121,11 @@ def test_leftover_pack_of_an_interrupted_backup_is_still_named_as_such(repo_path
     assert report["warnings"] and all("prune removes it" in w["message"] for w in report["warnings"])
 
 
-def test_bad_ipv6_endpoint_is_bad_usage() -> None:
-    _one_line(cli("snapshots", "--repo", "s3:http://[::1/b/p"), USAGE, "[::1")
+@pytest.mark.parametrize("url", ["s3:http://[::1/b/p", "s3:http://127.0.0.1:99999/b/p", "s3:http://127.0.0.1:port/b/p",
+                                 "s3:https://:9000/b", "s3:http://a b/b/p"])
+def test_malformed_endpoint_is_bad_usage(url: str) -> None:
+    err = _one_line(cli("snapshots", "--repo", url), USAGE, "endpoint")
+    assert "attempts" not in err and "unreachable" not in err
 
 
 def _no_s3_env(tmp_path: Path) -> dict[str, str]:
