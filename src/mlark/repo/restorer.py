@@ -262,7 +262,6 @@ class Restorer:
         elif len(node.content) <= 1:
             if node.links > 1:
                 self._link_groups[(node.device, node.inode)] = dest
-
             self._add_small(_Small(node, dest, rel, self.repo.index.get(node.content[0]) if node.content else None))
         else:
             if node.links > 1:
@@ -410,8 +409,13 @@ class Restorer:
             return
         try:
             end = _write_sparse(fd, data, 0)
-            self.progress.advance(len(data))
-            self._finish_file(fd, node, end, mode_set, item.rel)
+        except OSError as exc:
+            os.close(fd)
+            self._target_problem(item.dest, item.rel, exc, created=True)
+            return
+        self.progress.advance(len(data))
+        try:
+            self._finish_file(fd, node, end, mode_set, item.rel)  # closes fd, also when it fails
         except OSError as exc:
             self._target_problem(item.dest, item.rel, exc, created=True)
 
