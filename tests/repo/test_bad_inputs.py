@@ -178,3 +178,22 @@ def test_engine_skips_a_damaged_snapshot_when_finding_the_parent(tmp_path: Path)
     third = backup(reopen(repo), [str(src)])
     assert third.parent == first and third.files_unchanged == 1
     assert any(second[:8] in warning for warning in third.warnings)
+
+
+def test_prune_never_treats_a_newer_snapshot_as_damage(repo_path: Path, tmp_path: Path) -> None:
+    """Skipping is for damage only: a snapshot a newer mlark wrote may use data, so prune stops."""
+    from mlark.repo.backend import LocalBackend
+    from mlark.repo.backend.base import Kind
+    from mlark.repo.crypto import storage_id
+    from mlark.repo.repository import SNAPSHOT_AAD
+    from tests.repo.conftest import PASSWORD
+
+    _two_snapshots(repo_path, tmp_path)
+    repo = Repository.open(LocalBackend(repo_path), PASSWORD)
+    _, current = repo.snapshots()[-1]
+    newer = json.loads(current.model_dump_json())
+    newer.update(version=2, retention_class="gold")  # a field this version does not know
+    sealed = repo.sealer.seal(json.dumps(newer).encode(), SNAPSHOT_AAD)
+    repo.backend.save(Kind.snapshots, storage_id(sealed), sealed)
+    pruned = cli("prune", "--repo", str(repo_path))
+    assert pruned.returncode == 11 and "newer" in pruned.stderr.decode()

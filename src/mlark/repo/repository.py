@@ -185,7 +185,8 @@ class Repository:
 
     def skipped_snapshots(self) -> list[str]:
         """The damaged snapshots the last snapshots() left out, as messages."""
-        return [f"snapshot {name[:8]} skipped: {reason}" for name, reason in sorted(self.damaged_snapshots.items())]
+        return [f"snapshot {name[:8]} skipped (damaged): {reason.removeprefix(f'snapshot {name[:8]} ')}"
+                for name, reason in sorted(self.damaged_snapshots.items())]
 
     def snapshot_name(self, ref: str) -> str:
         """The full name of the snapshot with this ID or unique prefix, without reading it."""
