@@ -25,7 +25,7 @@ from mlark.repo.backup import backup as run_backup
 from mlark.repo.checker import check as run_check
 from mlark.repo.compress import AUTO
 from mlark.repo.crypto import KdfParams
-from mlark.repo.errors import DamagedData, UsageError
+from mlark.repo.errors import DamagedData, RestoreTargetError, UsageError
 from mlark.repo.locks import unlock as run_unlock
 from mlark.repo.models import ObjectLock, SnapshotInfo
 from mlark.repo.progress import NoProgress, Progress
@@ -91,6 +91,11 @@ def _progress(output: OutputFormat) -> Progress:
 def _show(value: Any, output: OutputFormat, table: Callable[[], None]) -> None:
     if not emit_machine(value, output):
         table()
+
+
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        error_console.print(f"warning: {message}", highlight=False)
 
 
 def _pairs(title: str, values: dict[str, Any]) -> None:
@@ -183,6 +188,7 @@ def snapshots(
         opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
         with opened.lock("snapshots", reading=True):
             infos = [_info(n, s) for n, s in opened.snapshots() if not tag or set(tag) & set(s.tags)]
+        _warn(opened.skipped_snapshots())
         _show(infos, output, lambda: print_table(None, ["id", "time", "host", "tags", "sources", "size"], [
             (i.short_id, f"{i.time:%Y-%m-%d %H:%M:%S}", i.host, ",".join(i.tags), " ".join(i.paths + i.streams),
              _size(i.total_size or 0)) for i in infos]))
@@ -202,12 +208,20 @@ def restore(
         opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key, no_lock=no_lock)
         summary = run_restore(opened, snapshot, str(target), path=path, progress=_progress(output), lock_wait=lock_wait)
         _show(summary, output, lambda: _pairs(f"restored {summary.snapshot_id[:8]} to {summary.target}", {
-            "files": summary.files, "dirs": summary.dirs, "symlinks": summary.symlinks,
+            "files": summary.files, "dirs": summary.dirs, "symlinks": summary.symlinks, "hard links": summary.hardlinks,
+            "FIFOs and devices": summary.special,
             "written": _size(summary.bytes_written), "duration": f"{summary.duration_seconds:.2f} s"}))
+        _warn(summary.warnings)
+        # Repository damage first: it is the graver news; the target's problems are listed either way.
+        for item in summary.target_errors[0 if summary.damaged else 1:]:
+            error_console.print(f"not written: {item}", highlight=False)
         if summary.damaged:
             for item in summary.damaged[1:]:
                 error_console.print(f"damaged: {item}", highlight=False)
             raise DamagedData(f"{len(summary.damaged)} file(s) damaged and not restored: {summary.damaged[0]}")
+        if summary.target_errors:
+            raise RestoreTargetError(f"{len(summary.target_errors)} path(s) of the target are in the way and were "
+                                     f"left as they are: {summary.target_errors[0]}")
 
 
 @app.command()
@@ -278,6 +292,7 @@ def check(
 
 @app.command()
 def forget(
+    snapshot_ids: list[str] = typer.Argument(None, help="Snapshot IDs or unique prefixes to remove (instead of keep rules)."),
     keep_last: int = typer.Option(0, "--keep-last"), keep_hourly: int = typer.Option(0, "--keep-hourly"),
     keep_daily: int = typer.Option(0, "--keep-daily"), keep_weekly: int = typer.Option(0, "--keep-weekly"),
     keep_monthly: int = typer.Option(0, "--keep-monthly"), keep_yearly: int = typer.Option(0, "--keep-yearly"),
@@ -291,12 +306,19 @@ def forget(
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Remove snapshots that no keep rule keeps (per host and sources); data goes at the next prune."""
+    """Remove the snapshots named, or those no keep rule keeps (per host and sources); data goes at the next prune."""
     with _errors():
-        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
         policy = retention.Policy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, keep_tag)
-        result = maintenance.forget(opened, policy, tags=tag, host=host, dry_run=dry_run, lock_wait=lock_wait)
+        if snapshot_ids and (not policy.empty() or tag or host):
+            raise UsageError("give snapshot IDs or keep rules (with --tag/--host), not both")
+        opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
+        if snapshot_ids:
+            result = maintenance.forget_ids(opened, snapshot_ids, dry_run=dry_run, lock_wait=lock_wait)
+        else:
+            result = maintenance.forget(opened, policy, tags=tag, host=host, dry_run=dry_run, lock_wait=lock_wait)
+        _warn(result.skipped)
         pruned = maintenance.prune(opened, lock_wait=lock_wait) if then_prune and not dry_run else None
+        _warn(pruned.skipped if pruned else [])
         value: Any = {"forget": result, "prune": pruned} if pruned else result
         _show(value, output, lambda: print_table(None, ["snapshot", "action", "reasons"], [
             *((n[:8], "keep", ",".join(result.reasons[n])) for n in result.keep),
@@ -314,6 +336,7 @@ def prune(
     with _errors():
         opened = _open(repo, password_file, s3_region, s3_access_key, s3_secret_key)
         result = maintenance.prune(opened, dry_run=dry_run, progress=_progress(output), lock_wait=lock_wait)
+        _warn(result.skipped)
         _show(result, output, lambda: _pairs("prune" + (" (dry run)" if dry_run else ""), {
             "packs deleted": result.packs_deleted, "packs repacked": result.packs_repacked,
             "packs kept": result.packs_kept, "unindexed packs too young to delete": result.packs_too_young,
@@ -329,6 +352,7 @@ def stats(
     """Sizes: stored, unique raw data, and everything the snapshots would restore."""
     with _errors():
         result = maintenance.stats(_open(repo, password_file, s3_region, s3_access_key, s3_secret_key))
+        _warn(result.skipped)
         _show(result, output, lambda: _pairs("repository", {
             "snapshots": result.snapshots, "packs": result.packs, "blobs": result.blobs,
             "stored": _size(result.stored_bytes), "unique data": _size(result.raw_bytes),

@@ -9,6 +9,8 @@ waiting for that, so memory stays bounded whatever the size of the data.
 
 from __future__ import annotations
 
+import base64
+import errno
 import os
 import stat
 import threading
@@ -21,7 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from mlark.repo.chunker import IterableReader
 from mlark.repo.compress import AUTO
-from mlark.repo.models import BackupSummary, Node, Tree
+from mlark.repo.models import BackupSummary, Node, Tree, Xattr, fs_fields, printable
 from mlark.repo.progress import Progress
 from mlark.repo.repository import Repository
 from mlark.repo.saver import BlobSaver
@@ -114,17 +116,19 @@ class _FileMeta(NamedTuple):
 
     name: str
     st: os.stat_result
+    xattrs: list[Xattr]
 
     def node(self, content: list[str]) -> Node:
-        return _meta_node(self.name, "file", self.st, content=content)
+        return _meta_node(self.name, "file", self.st, content=content, xattrs=self.xattrs)
 
 
 class _Dir:
     """A walked directory whose tree is saved once its files are stored (children first)."""
 
-    def __init__(self, name: str, st: os.stat_result, items: list[Any], files: int) -> None:
+    def __init__(self, name: str, st: os.stat_result, items: list[Any], files: int, xattrs: list[Xattr]) -> None:
         self.name = name
         self.st = st
+        self.xattrs = xattrs
         self.items = items  # Node | (_FileMeta, _Content) | _Dir, in name order
         self.files = files
         self.node: Node | None = None
@@ -238,14 +242,16 @@ class Archiver:
     # --- trees --------------------------------------------------------------------
 
     def save_tree(self, nodes: list[Node]) -> str:
-        data = Tree(nodes=sorted(nodes, key=lambda n: n.name)).model_dump_json(exclude_defaults=True).encode()
+        # Sorted by the names' bytes: for UTF-8 names the same order as by text, so trees stay as before.
+        ordered = sorted(nodes, key=lambda n: os.fsencode(n.fs_name()))
+        data = Tree(nodes=ordered).model_dump_json(exclude_defaults=True).encode()
         blob_id, _ = self.saver.save("tree", data)
         return blob_id
 
     def parent_nodes(self, subtree: str | None) -> ParentNodes:
         if not subtree:
             return {}
-        return {node.name: node for node in self.repo.load_tree(subtree).nodes}
+        return {node.fs_name(): node for node in self.repo.load_tree(subtree).nodes}
 
     def _walk_dir(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> _Dir:
         before = self.parent_nodes(parent.subtree if parent and parent.type == "dir" else None)
@@ -261,7 +267,7 @@ class Archiver:
             if item is not None:
                 items.append(item)
                 files += isinstance(item, tuple)
-        walked = _Dir(name, st, items, files)
+        walked = _Dir(name, st, items, files, _xattrs(path, self.warnings))
         self._walked.append(walked)
         self._waiting += files
         self._resolve(_LOOKAHEAD_FILES)
@@ -301,7 +307,7 @@ class Archiver:
         self._waiting -= walked.files
         walked.items = []
         self.summary.dirs += 1
-        walked.node = _meta_node(walked.name, "dir", walked.st, subtree=self.save_tree(nodes))
+        walked.node = _meta_node(walked.name, "dir", walked.st, subtree=self.save_tree(nodes), xattrs=walked.xattrs)
 
     def dir_node(self, path: str, name: str, st: os.stat_result, parent: Node | None) -> Node:
         walked = self._walk_dir(path, name, st, parent)
@@ -326,9 +332,13 @@ class Archiver:
         if stat.S_ISDIR(st.st_mode):
             return self._walk_dir(path, name, st, parent)
         if stat.S_ISLNK(st.st_mode):
-            return _meta_node(name, "symlink", st, target=os.readlink(path))
+            return _meta_node(name, "symlink", st, **fs_fields(os.readlink(path), "target"))
+        special = _SPECIAL.get(stat.S_IFMT(st.st_mode))
+        if special is not None:  # kept as restic keeps them: FIFOs and device nodes, with their numbers
+            return _meta_node(name, special, st, rdev=st.st_rdev if special != "fifo" else 0,
+                              xattrs=_xattrs(path, self.warnings))
         if not stat.S_ISREG(st.st_mode):
-            self.warnings.append(f"{path}: skipped (not a regular file, directory or symlink)")
+            self.warnings.append(f"{path}: skipped (a socket or other special file)")
             return None
         return self.file_node(path, name, st, parent)
 
@@ -337,12 +347,13 @@ class Archiver:
         if parent is not None and _unchanged(parent, st) and all(blob in self.repo.index for blob in parent.content):
             self.summary.files_unchanged += 1
             self.progress.advance(st.st_size)
-            return _meta_node(name, "file", st, content=parent.content)
+            return _meta_node(name, "file", st, content=parent.content, xattrs=_xattrs(path, self.warnings))
         with self._count:
             if parent is None:
                 self.summary.files_new += 1
             else:
                 self.summary.files_changed += 1
+        xattrs = _xattrs(path, self.warnings)
         if st.st_size <= self._small:
             # Small files are opened, read and stored on a worker, in batches: the walk never waits on them.
             batch = self._batch = self._batch or _Batch()
@@ -351,9 +362,9 @@ class Archiver:
             content = _Content(batch=batch, index=len(batch.files) - 1)
             if len(batch.files) >= _BATCH_FILES or batch.size >= _BATCH_BYTES:
                 self._hand_out_small()
-            return _FileMeta(name, st), content
+            return _FileMeta(name, st, xattrs), content
         if self.readers is not None:
-            return _FileMeta(name, st), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
+            return _FileMeta(name, st, xattrs), _Content(read=self.readers.submit(self._large_file, path, parent is not None))
         try:
             with open(path, "rb", buffering=0) as handle:
                 content = _Content(chunks=self._content_chunks(handle))
@@ -365,7 +376,7 @@ class Archiver:
                 else:
                     self.summary.files_changed -= 1
             return None
-        return _FileMeta(name, st), content
+        return _FileMeta(name, st, xattrs), content
 
     def stream_node(self, stream: StreamSource) -> Node:
         if stream.segmented:
@@ -418,10 +429,34 @@ def _scandir(path: str, warnings: list[str]) -> list[os.DirEntry[str]]:
         return []
 
 
+_SPECIAL = {stat.S_IFIFO: "fifo", stat.S_IFCHR: "chardev", stat.S_IFBLK: "blockdev"}
+
+
 def _meta_node(name: str, kind: Any, st: os.stat_result, **extra: Any) -> Node:
     size = st.st_size if kind == "file" else 0
-    return Node(name=name, type=kind, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
+    if kind != "dir" and st.st_nlink > 1:  # a hard-link group: restore links its names again
+        extra.update(links=st.st_nlink, device=st.st_dev)
+    return Node(**fs_fields(name, "name"), type=kind, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
                 mtime_ns=st.st_mtime_ns, size=size, inode=st.st_ino, **extra)
+
+
+# Errors that mean "this file system keeps no extended attributes": nothing to keep, nothing to warn of.
+_NO_XATTRS = {errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOENT}
+
+
+def _xattrs(path: str, warnings: list[str]) -> list[Xattr]:
+    """The extended attributes of a path (not followed), all namespaces the OS shows us."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+        found = []
+        for name in sorted(names):
+            value = os.getxattr(path, name, follow_symlinks=False)
+            found.append(Xattr(name=printable(name), value=base64.b64encode(value).decode()))
+        return found
+    except OSError as exc:
+        if exc.errno not in _NO_XATTRS and exc.errno != errno.ENODATA:
+            warnings.append(f"{path}: extended attributes not read ({exc.strerror})")
+        return []
 
 
 def _unchanged(parent: Node, st: os.stat_result) -> bool:

@@ -15,7 +15,7 @@ from mlark.repo.errors import LockLost, NotFound, StorageError, UsageError
 from mlark.repo.keys import _user
 from mlark.repo.locks import RepoLock
 from mlark.repo.memory import gc_paused, keep_freed_buffers
-from mlark.repo.models import BackupSummary, Node, Snapshot, Tree
+from mlark.repo.models import BackupSummary, Node, Snapshot, Tree, printable
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
 from mlark.repo.saver import BlobSaver
@@ -33,6 +33,7 @@ def _top_name(path: str) -> str:
 
 
 def find_parent(repo: Repository, host: str, paths: list[str], streams: list[str], ref: str | None) -> tuple[str | None, Snapshot | None]:
+    """The parent snapshot; damaged snapshots are passed over (repo.skipped_snapshots() names them)."""
     if ref == "none":
         return None, None
     if ref:
@@ -116,11 +117,14 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
         raise UsageError("nothing to back up: give paths or a stream")
     started = time.monotonic()
     host = options.host or socket.gethostname()
-    abs_paths = sorted(os.path.abspath(p) for p in paths)
+    # Recorded as text: undecodable bytes of a path are escaped (the tree keeps the raw names).
+    abs_paths = sorted(printable(os.path.abspath(p)) for p in paths)
     stream_names = sorted(s.name for s in streams)
     with repo.lock("backup", wait=options.lock_wait) as lock:
         repo.load_index()
+        repo.damaged_snapshots = {}
         parent_id, parent = find_parent(repo, host, abs_paths, stream_names, options.parent)
+        skipped = repo.skipped_snapshots()
         progress.begin("backup", _prescan(abs_paths) if not isinstance(progress, NoProgress) else None)
         saver = BlobSaver(repo, options.compression, guard=lock.ensure)
         try:
@@ -141,7 +145,7 @@ def _backup(repo: Repository, paths: Sequence[str], streams: Sequence[StreamSour
         summary.blobs_new = saver.stats.blobs_new
         summary.bytes_new = saver.stats.bytes_new
         summary.bytes_stored = saver.stats.bytes_stored
-        summary.warnings = archiver.warnings
+        summary.warnings = skipped + [printable(warning) for warning in archiver.warnings]
         summary.duration_seconds = round(time.monotonic() - started, 3)
         snapshot = Snapshot(time=dt.datetime.now(dt.timezone.utc), host=host, username=_user(), paths=abs_paths,
                             streams=stream_names, tags=sorted(set(options.tags)), parent=parent_id, tree=tree,

@@ -10,7 +10,7 @@ from mlark.repo.crypto import storage_id
 from mlark.repo.errors import RepoError
 from mlark.repo.locks import describe, is_stale, lock_ages, read_locks
 from mlark.repo.models import CheckProblem, CheckReport, IndexPack
-from mlark.repo.pack import header_from_pack
+from mlark.repo.pack import header_from_pack, read_header
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
 
@@ -20,6 +20,8 @@ class Checker:
         self.repo = repo
         self.progress = progress
         self.report = CheckReport(ok=True)
+        self.unindexed: dict[str, int] = {}  # packs in storage that no index names: name -> size
+        self.missing: set[str] = set()  # blobs snapshots use that no index names
 
     def error(self, kind: str, obj: str, message: str) -> None:
         self.report.errors.append(CheckProblem(kind=kind, object=obj, message=message))
@@ -34,8 +36,8 @@ class Checker:
                 self.error("pack", pack.id, "pack named by the index is missing from storage")
             elif stored[pack.id] != pack.size:
                 self.error("pack", pack.id, f"pack is {stored[pack.id]} bytes, the index says {pack.size}")
-        for name in stored.keys() - self.repo.index.packs.keys():
-            self.warn("pack", name, "pack is not in any index (left by an interrupted backup; prune removes it)")
+        # Judged once the snapshots are walked (check_unindexed): a lost index leaves live packs unindexed too.
+        self.unindexed = {name: stored[name] for name in stored.keys() - self.repo.index.packs.keys()}
         self.report.packs = len(stored)
         self.report.blobs = len(self.repo.index)
         return stored
@@ -73,15 +75,38 @@ class Checker:
         try:
             tree = self.repo.load_tree(tree_id)
         except RepoError as exc:
+            if tree_id not in self.repo.index:
+                self.missing.add(tree_id)
             self.error("tree", tree_id, f"{where}: {exc}")
             return
         for node in tree.nodes:
             path = f"{where}{node.name}"
             for blob in node.content:
                 if blob not in self.repo.index:
+                    self.missing.add(blob)
                     self.error("blob", blob, f"{path}: data blob missing from the index")
             if node.subtree:
                 self.check_tree(node.subtree, f"{path}/", seen)
+
+    def check_unindexed(self) -> None:
+        """Packs no index names: the data of snapshots after an index was lost (`index rebuild`
+        recovers it), or leftovers of an interrupted backup (`prune` removes them). The pack's
+        header tells which."""
+        for name, size in sorted(self.unindexed.items()):
+            try:
+                header = read_header(self.repo.backend, name, size, self.repo.sealer)
+            except RepoError as exc:
+                self.warn("pack", name, f"pack is not in any index and its header cannot be read ({exc}); "
+                                        "`mlark repo index rebuild` reports it, `prune` removes it")
+                continue
+            if any(blob.id in self.missing for blob in header.blobs):
+                self.error("pack", name, "pack is not in any index but holds data snapshots use: "
+                                         "run `mlark repo index rebuild`, which recovers it")
+            elif self.missing:  # an index is lost: this pack may hold data below trees not readable yet
+                self.warn("pack", name, "pack is not in any index while snapshots miss blobs: "
+                                        "run `mlark repo index rebuild` before any prune")
+            else:
+                self.warn("pack", name, "pack is not in any index (left by an interrupted backup; prune removes it)")
 
     def read_pack(self, pack: IndexPack) -> None:
         try:
@@ -116,6 +141,7 @@ def check(repo: Repository, *, read_data: bool = False, progress: Progress | Non
         checker.check_packs()
         checker.check_leftovers()
         checker.check_snapshots()
+        checker.check_unindexed()
         if read_data:
             checker.report.read_data = True
             packs = list(repo.index.packs.values())

@@ -72,8 +72,10 @@ class DirectFileWriter:
         self._abandoned = False
         self.direct = True  # False once the file system refused a direct write
 
-    def put(self, offset: int, data: bytes | bytearray | memoryview, zero: bool = False) -> None:
-        """Place a blob's bytes at offset; writes whatever run this completes."""
+    def put(self, offset: int, data: bytes | bytearray | memoryview, zero: bool = False,
+            holes: list[tuple[int, int]] | None = None) -> None:
+        """Place a blob's bytes at offset; writes whatever run this completes. `holes`: runs of
+        zeros inside it (file offsets), left unwritten where they cover whole blocks."""
         end = offset + len(data)
         with self._cond:
             while end > self._base + len(self._ring) and not self._abandoned:
@@ -84,6 +86,7 @@ class DirectFileWriter:
         with self._cond:
             if zero and data:
                 self._holes.append((offset, end))
+            self._holes.extend(holes or ())
             self._complete[offset] = end
             while self._done_end in self._complete:
                 self._done_end = self._complete.pop(self._done_end)

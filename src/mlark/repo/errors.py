@@ -5,7 +5,9 @@ Exit codes (documented in docs/repository.md):
 4 snapshot or path not found, 10 repository not found, 11 unsupported format,
 12 wrong password, 13 repository locked, 14 storage access denied,
 15 storage unreachable, 16 storage full, 17 lock lost while writing,
-18 repository is read-only (an operation that must write).
+18 repository is read-only (an operation that must write),
+30 invalid repository config, 31 storage misconfigured (bad endpoint, DNS, TLS, a 4xx refusal),
+32 no storage credentials, 33 restore target in the way (the target, not the repository).
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ class UnsupportedFormat(RepoError):
     exit_code = 11
 
 
+class InvalidConfig(RepoError):
+    """The repository config does not parse or holds values no mlark accepts (damaged or hand-edited)."""
+
+    exit_code = 30
+
+
+class RestoreTargetError(RepoError):
+    """Something in the restore target stops a file from being written (e.g. a directory where a file goes)."""
+
+    exit_code = 33
+
+
 class WrongPassword(RepoError):
     exit_code = 12
 
@@ -73,6 +87,19 @@ class StorageError(RepoError):
 
 class AccessDenied(StorageError):
     exit_code = 14
+
+
+class StorageMisconfigured(StorageError):
+    """The storage cannot work as given: malformed endpoint, unknown host, TLS failure, a 4xx other
+    than throttling. Retrying does not help, so it is never retried."""
+
+    exit_code = 31
+
+
+class NoCredentials(StorageError):
+    """No storage credentials were found at all (as opposed to credentials the storage refuses)."""
+
+    exit_code = 32
 
 
 class Unreachable(StorageError):

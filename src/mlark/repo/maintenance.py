@@ -69,11 +69,24 @@ def forget(repo: Repository, policy: retention.Policy, *, tags: list[str] | None
             lock.ensure()
             for name in remove:
                 repo.backend.remove(Kind.snapshots, name)
-    return ForgetResult(keep=sorted(reasons), remove=sorted(remove), reasons=reasons, dry_run=dry_run)
+    return ForgetResult(keep=sorted(reasons), remove=sorted(remove), reasons=reasons, dry_run=dry_run,
+                        skipped=repo.skipped_snapshots())
+
+
+def forget_ids(repo: Repository, refs: list[str], *, dry_run: bool = False, lock_wait: float = 0.0) -> ForgetResult:
+    """Remove the snapshots with these IDs or unique prefixes, without reading them (a damaged one too)."""
+    with repo.lock("forget", exclusive=not dry_run, wait=lock_wait) as lock:
+        remove = sorted({repo.snapshot_name(ref) for ref in refs})
+        if not dry_run:
+            lock.ensure()
+            for name in remove:
+                repo.backend.remove(Kind.snapshots, name)
+    return ForgetResult(keep=[], remove=remove, reasons={}, dry_run=dry_run)
 
 
 def used_blobs(repo: Repository) -> set[str]:
-    """Every blob any snapshot reaches; raises if a snapshot or tree cannot be read."""
+    """Every blob any readable snapshot reaches; raises if a tree cannot be read. A damaged
+    snapshot is skipped (repo.skipped_snapshots()): it can never be read, so neither can what only it used."""
     used: set[str] = set()
     for _, snapshot in repo.snapshots():
         if snapshot.tree in used:
@@ -128,7 +141,7 @@ def prune(repo: Repository, *, dry_run: bool = False, progress: Progress | None 
         result = PruneResult(packs_deleted=len(drop) + len(unindexed), packs_repacked=len(repack), packs_kept=len(keep),
                              dry_run=dry_run, indexes_replaced=len(repo.index.files),
                              packs_too_young=sum(1 for i in listed if i.name not in repo.index.packs) - len(unindexed),
-                             temporary_files_removed=len(temporary))
+                             temporary_files_removed=len(temporary), skipped=repo.skipped_snapshots())
         result.bytes_freed = sum(p.size for p in drop + repack) + sum(stored[n] for n in unindexed) + sum(t.size for t in temporary)
         result.blobs_removed = sum(len(p.blobs) for p in drop)
         if dry_run:
@@ -181,7 +194,7 @@ def stats(repo: Repository) -> StatsResult:
     return StatsResult(snapshots=len(snapshots), packs=len(repo.index.packs), blobs=len(repo.index), stored_bytes=stored,
                        raw_bytes=raw, restore_size=restore_size,
                        compression_ratio=round(raw / stored, 3) if stored else 0.0,
-                       dedup_ratio=round(restore_size / raw, 3) if raw else 0.0)
+                       dedup_ratio=round(restore_size / raw, 3) if raw else 0.0, skipped=repo.skipped_snapshots())
 
 
 def rebuild_index(repo: Repository, *, progress: Progress | None = None, lock_wait: float = 0.0) -> tuple[int, list[str]]:

@@ -5,16 +5,18 @@ Stored formats are versioned; see docs/repository-format.md for the invariants.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 FORMAT_NAME = "mlark-repository"
 FORMAT_VERSION = 1
 
 BlobType = Literal["data", "tree"]
-NodeType = Literal["file", "dir", "symlink", "stream"]
+NodeType = Literal["file", "dir", "symlink", "stream", "fifo", "chardev", "blockdev"]
 
 
 class _Stored(BaseModel):
@@ -25,9 +27,17 @@ class _Stored(BaseModel):
 
 
 class ChunkerParams(_Stored):
-    min_size: int = 512 * 1024
-    avg_size: int = 1024 * 1024
-    max_size: int = 8 * 1024 * 1024
+    # The ranges FastCDC accepts; checked when the config is read, not when the first file is cut.
+    min_size: StrictInt = Field(512 * 1024, ge=64, le=1024 * 1024)
+    avg_size: StrictInt = Field(1024 * 1024, ge=256, le=4 * 1024 * 1024)
+    max_size: StrictInt = Field(8 * 1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChunkerParams:
+        if not self.min_size <= self.avg_size <= self.max_size:
+            raise ValueError(f"chunker sizes must be ordered min_size <= avg_size <= max_size, not "
+                             f"{self.min_size} / {self.avg_size} / {self.max_size}")
+        return self
 
 
 class ObjectLock(_Stored):
@@ -37,11 +47,11 @@ class ObjectLock(_Stored):
 
 class RepoConfig(_Stored):
     format: Literal["mlark-repository"] = FORMAT_NAME
-    version: int = FORMAT_VERSION
-    id: str
+    version: StrictInt = Field(FORMAT_VERSION, ge=1)
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
     created: dt.datetime
     chunker: ChunkerParams = ChunkerParams()
-    pack_size: int = 32 * 1024 * 1024
+    pack_size: StrictInt = Field(32 * 1024 * 1024, gt=0)
     object_lock: ObjectLock | None = None
 
 
@@ -97,7 +107,16 @@ class IndexFile(_Stored):
 # --- trees and snapshots (encrypted) ----------------------------------------------------
 
 
+class Xattr(_Stored):
+    name: str
+    value: str  # base64
+
+
 class Node(_Stored):
+    """One entry of a tree. Names and link targets are bytes on Linux: when they are not UTF-8,
+    `name`/`target` show them with the bad bytes escaped (\\xNN) and `name_raw`/`target_raw` hold
+    the bytes (base64), which restore uses (restic keeps raw link targets the same way)."""
+
     name: str
     type: NodeType
     mode: int = 0
@@ -109,6 +128,42 @@ class Node(_Stored):
     content: list[str] = []
     subtree: str | None = None
     target: str | None = None
+    name_raw: str | None = None
+    target_raw: str | None = None
+    links: int = 0  # st_nlink of a file with hard links (> 1); with device and inode it names the link group
+    device: int = 0  # st_dev of such a file
+    rdev: int = 0  # device number of a chardev or blockdev node
+    xattrs: list[Xattr] = []
+
+    def fs_name(self) -> str:
+        """The name as the OS takes it (undecodable bytes as surrogate escapes)."""
+        return _from_raw(self.name, self.name_raw)
+
+    def fs_target(self) -> str:
+        return _from_raw(self.target or "", self.target_raw)
+
+
+def fs_fields(value: str, field: str) -> dict[str, str]:
+    """`field` (and `field_raw` when needed) for a name or link target as the OS gave it."""
+    try:
+        value.encode("utf-8")
+        return {field: value}
+    except UnicodeEncodeError:
+        raw = os.fsencode(value)
+        return {field: raw.decode("utf-8", "backslashreplace"), f"{field}_raw": base64.b64encode(raw).decode()}
+
+
+def printable(value: str) -> str:
+    """A path or message as UTF-8 text, undecodable bytes escaped."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return os.fsencode(value).decode("utf-8", "backslashreplace")
+
+
+def _from_raw(shown: str, raw: str | None) -> str:
+    return os.fsdecode(base64.b64decode(raw)) if raw is not None else shown
 
 
 class Tree(_Stored):
@@ -183,8 +238,12 @@ class RestoreSummary(BaseModel):
     files: int = 0
     dirs: int = 0
     symlinks: int = 0
+    hardlinks: int = 0  # names restored as links to a file restored before
+    special: int = 0  # FIFOs and device nodes
     bytes_written: int = 0
     damaged: list[str] = []
+    target_errors: list[str] = []  # paths the target kept from being written (e.g. a directory where a file goes)
+    warnings: list[str] = []
     duration_seconds: float = 0.0
 
 
@@ -210,6 +269,7 @@ class ForgetResult(BaseModel):
     remove: list[str]
     reasons: dict[str, list[str]]
     dry_run: bool
+    skipped: list[str] = []  # damaged snapshots, neither kept nor removed by a policy
 
 
 class PruneResult(BaseModel):
@@ -222,6 +282,7 @@ class PruneResult(BaseModel):
     packs_too_young: int = 0  # unindexed packs inside the safety margin: maybe a live backup's
     temporary_files_removed: int = 0
     dry_run: bool = False
+    skipped: list[str] = []  # damaged snapshots: unreadable, so what only they used is removed
 
 
 class UnlockResult(BaseModel):
@@ -239,6 +300,7 @@ class StatsResult(BaseModel):
     restore_size: int  # plaintext of all snapshots, duplicates counted
     compression_ratio: float
     dedup_ratio: float
+    skipped: list[str] = []  # damaged snapshots, not counted
 
 
 class KeyInfo(BaseModel):

@@ -13,8 +13,11 @@ from mlark.repo.backend.base import Backend, Kind
 from mlark.repo.chunker import Chunker
 from mlark.repo.compress import decompress
 from mlark.repo.crypto import KdfParams, MasterKey, Sealer, storage_id
+from pydantic import ValidationError
+
 from mlark.repo.errors import (
-    DamagedData, NotFound, ObjectMissing, RepoError, RepositoryExists, RepositoryNotFound, UnsupportedFormat,
+    DamagedData, InvalidConfig, NotFound, ObjectMissing, RepoError, RepositoryExists, RepositoryNotFound,
+    UnsupportedFormat,
 )
 from mlark.repo.index import Location, MasterIndex
 from mlark.repo.locks import RepoLock
@@ -41,18 +44,29 @@ def read_config(backend: Backend) -> RepoConfig:
         raw = backend.load(Kind.config, "config")
     except ObjectMissing as exc:
         raise RepositoryNotFound(f"no repository at {backend.location()} (run `mlark repo init` first)") from exc
+    invalid = f"invalid repository config at {backend.location()} (damaged or edited by hand)"
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise DamagedData(f"repository config at {backend.location()} is not JSON") from exc
+        raise InvalidConfig(f"{invalid}: not JSON") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise UnsupportedFormat(f"{backend.location()} is not an mlark repository")
     version = data.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidConfig(f"{invalid}: version must be a whole number, not {version!r}")
+    if version > FORMAT_VERSION:
         raise UnsupportedFormat(
             f"repository format version {version} is newer than this mlark supports ({FORMAT_VERSION}); upgrade mlark"
         )
-    return RepoConfig.model_validate(data)
+    try:
+        return RepoConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidConfig(f"{invalid}: {validation_problems(exc)}") from exc
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: `field.path: message; ...`."""
+    return "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors())
 
 
 class Repository:
@@ -65,6 +79,7 @@ class Repository:
         self.chunker = Chunker(config.chunker, key.chunker_seed)
         self.index = MasterIndex()
         self.index_loaded = False
+        self.damaged_snapshots: dict[str, str] = {}
         # --no-lock: reading operations take no lock. notify: where notes for the operator go.
         self.no_lock = False
         self.notify: Callable[[str], None] = lambda message: None
@@ -158,12 +173,37 @@ class Repository:
         try:
             return Snapshot.model_validate_json(plain)
         except ValueError as exc:
+            _refuse_newer(plain, f"snapshot {name[:8]}")
             raise DamagedData(f"snapshot {name[:8]} does not parse: {exc}") from exc
 
     def snapshots(self) -> list[tuple[str, Snapshot]]:
-        """Every snapshot, oldest first."""
-        found = [(info.name, self.load_snapshot(info.name)) for info in self.backend.list(Kind.snapshots)]
+        """Every readable snapshot, oldest first.
+
+        A damaged snapshot file (fails its hash, authentication or parsing) can never be read, so
+        it is left out, and named in `damaged_snapshots` for the caller to report: one bad file
+        must not stop backups, listing, forget or prune. Storage errors still raise."""
+        found, damaged = [], {}
+        for info in self.backend.list(Kind.snapshots):
+            try:
+                found.append((info.name, self.load_snapshot(info.name)))
+            except ObjectMissing:
+                continue  # forgotten since it was listed
+            except DamagedData as exc:
+                damaged[info.name] = str(exc)
+        self.damaged_snapshots = damaged
         return sorted(found, key=lambda item: (item[1].time, item[0]))
+
+    def skipped_snapshots(self) -> list[str]:
+        """The damaged snapshots the last snapshots() left out, as messages."""
+        return [f"snapshot {name[:8]} skipped (damaged): {reason.removeprefix(f'snapshot {name[:8]} ')}"
+                for name, reason in sorted(self.damaged_snapshots.items())]
+
+    def snapshot_name(self, ref: str) -> str:
+        """The full name of the snapshot with this ID or unique prefix, without reading it."""
+        names = [info.name for info in self.backend.list(Kind.snapshots) if info.name.startswith(ref)] if ref else []
+        if len(names) != 1:
+            raise NotFound(f"no snapshot matches {ref!r}" if not names else f"snapshot prefix {ref!r} is ambiguous")
+        return names[0]
 
     def find_snapshot(self, ref: str) -> tuple[str, Snapshot]:
         """Resolve `latest`, a full ID or a unique ID prefix."""
@@ -172,7 +212,15 @@ class Repository:
             if not all_snapshots:
                 raise NotFound("the repository has no snapshots")
             return all_snapshots[-1]
-        names = [info.name for info in self.backend.list(Kind.snapshots) if info.name.startswith(ref)]
-        if len(names) != 1 or not ref:
-            raise NotFound(f"no snapshot matches {ref!r}" if not names else f"snapshot prefix {ref!r} is ambiguous")
-        return names[0], self.load_snapshot(names[0])
+        name = self.snapshot_name(ref)
+        return name, self.load_snapshot(name)
+
+
+def _refuse_newer(plain: bytes, what: str) -> None:
+    """A file of a newer format version is not damage: prune must not treat it as unreadable."""
+    try:
+        version = json.loads(plain).get("version")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(version, int) and not isinstance(version, bool) and version > 1:
+        raise UnsupportedFormat(f"{what} has format version {version}, newer than this mlark supports; upgrade mlark")

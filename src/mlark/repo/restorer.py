@@ -9,16 +9,19 @@ in the summary's `damaged` list.
 
 from __future__ import annotations
 
+import base64
 import errno
 import mmap
 import os
 import queue
+import stat
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mlark.repo.backend.base import Kind
 from mlark.repo.backend.local import ALIGN, O_DIRECT, DirectUnsupported, aligned_buffer
@@ -26,7 +29,7 @@ from mlark.repo.directwrite import Abandoned, DirectFileWriter
 from mlark.repo.errors import DamagedData, NotFound, RepoError, UsageError
 from mlark.repo.index import Location
 from mlark.repo.memory import gc_paused, keep_freed_buffers
-from mlark.repo.models import Node, RestoreSummary
+from mlark.repo.models import Node, RestoreSummary, printable
 from mlark.repo.progress import NoProgress, Progress
 from mlark.repo.repository import Repository
 
@@ -41,7 +44,7 @@ def find_node(repo: Repository, tree_id: str, path: str) -> Node:
         current = tree_id if node is None else node.subtree
         if current is None:
             raise NotFound(f"{'/'.join(parts[:index])} is not a directory")
-        node = next((n for n in repo.load_tree(current).nodes if n.name == part), None)
+        node = next((n for n in repo.load_tree(current).nodes if n.fs_name() == part), None)
         if node is None:
             raise NotFound(f"no {'/'.join(parts[: index + 1])} in this snapshot")
     assert node is not None
@@ -181,6 +184,7 @@ class _FileJob:
     error: str | None = None
     writer: DirectFileWriter | None = None  # writes the file with O_DIRECT, see directwrite.py
     mode_set: bool = False  # created with its final mode
+    target_error: bool = False  # the error is the target's (writing failed), not the repository's
     lock: threading.Lock = field(default_factory=threading.Lock)
     # One pwrite at a time per file: writers of one file queue on the inode's lock in the kernel,
     # spinning while the holder copies (a tenth of a restore's CPU on 2 cores); here they sleep and
@@ -225,26 +229,102 @@ class Restorer:
         self._batch: list[_Small] = []
         self._batch_first: Location | None = None
         self._batch_end = 0
-        self.dirs: list[tuple[str, Node]] = []
+        self.dirs: list[tuple[str, Node, str]] = []
+        self._link_groups: dict[tuple[int, int], str] = {}  # (device, inode) -> first name restored
+        self._links: list[tuple[str, str, str, Node]] = []  # made once every file is written
 
     def restore_node(self, node: Node, dest: str, rel: str) -> None:
+        try:
+            self._restore_node(node, dest, rel)
+        except OSError as exc:  # the target kept this entry from being made; the rest goes on
+            self._target_problem(dest, rel, exc)
+
+    def _restore_node(self, node: Node, dest: str, rel: str) -> None:
         if node.type == "dir":
-            os.makedirs(dest, exist_ok=True)
-            self.dirs.append((dest, node))
+            if not os.path.isdir(dest) or os.path.islink(dest):
+                os.mkdir(dest, 0o700)  # raises FileExistsError on a file in the way: left as it is
+            self.dirs.append((dest, node, rel))
             self.summary.dirs += 1
             for child in self.repo.load_tree(node.subtree).nodes if node.subtree else []:
-                self.restore_node(child, os.path.join(dest, child.name), f"{rel}/{child.name}" if rel else child.name)
+                self.restore_node(child, os.path.join(dest, child.fs_name()), f"{rel}/{child.name}" if rel else child.name)
         elif node.type == "symlink":
-            if os.path.lexists(dest):
-                os.unlink(dest)
-            os.symlink(node.target or "", dest)
+            _clear(dest)
+            os.symlink(node.fs_target(), dest)
             _set_owner(dest, node, follow=False)
             os.utime(dest, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)
+            self._set_xattrs(dest, node, rel)
             self.summary.symlinks += 1
+        elif node.type in ("fifo", "chardev", "blockdev"):
+            self._restore_special(node, dest, rel)
+        elif node.links > 1 and (node.device, node.inode) in self._link_groups:
+            self._links.append((self._link_groups[(node.device, node.inode)], dest, rel, node))
         elif len(node.content) <= 1:
+            if node.links > 1:
+                self._link_groups[(node.device, node.inode)] = dest
             self._add_small(_Small(node, dest, rel, self.repo.index.get(node.content[0]) if node.content else None))
         else:
+            if node.links > 1:
+                self._link_groups[(node.device, node.inode)] = dest
             self._larger.put((node, dest, rel))
+
+    def _restore_special(self, node: Node, dest: str, rel: str) -> None:
+        """A FIFO, or a device node (as root only, as restic does); its mode, owner, times."""
+        if node.type != "fifo" and not self._root:
+            with self._lock:
+                self.summary.warnings.append(f"{rel}: {node.type} not restored (device nodes need root)")
+            return
+        _clear(dest)
+        if node.type == "fifo":
+            os.mkfifo(dest, 0o600)
+        else:
+            kind = stat.S_IFCHR if node.type == "chardev" else stat.S_IFBLK
+            os.mknod(dest, 0o600 | kind, node.rdev)
+        _set_owner(dest, node, follow=False)
+        os.chmod(dest, _mode(node))
+        os.utime(dest, ns=(node.mtime_ns, node.mtime_ns), follow_symlinks=False)
+        self._set_xattrs(dest, node, rel)
+        self.summary.special += 1
+
+    def finish_links(self) -> None:
+        """Link the further names of hard-linked files, once the first name of each is written."""
+        for first, dest, rel, node in self._links:
+            if not os.path.isfile(first) or os.path.islink(first):  # not restored (damaged or in the way)
+                with self._lock:
+                    self.summary.damaged.append(f"{rel}: not linked, its first name {os.path.basename(first)} was not restored")
+                continue
+            try:
+                _clear(dest)
+                os.link(first, dest)
+                self.summary.hardlinks += 1
+            except OSError as exc:
+                self._target_problem(dest, rel, exc)
+
+    def _target_problem(self, dest: str, rel: str, exc: OSError, created: bool = False) -> None:
+        """Something in the target kept an entry from being written: named, and the target's
+        own file left alone (only a file this restore created is removed again)."""
+        if created:
+            try:
+                os.unlink(dest)
+            except OSError:
+                pass
+        with self._lock:
+            self.summary.target_errors.append(f"{rel}: {exc.strerror or exc}")
+
+    def _set_xattrs(self, path: str | int, node: Node, rel: str) -> None:
+        """Extended attributes back; where the file system refuses them, one warning for the file."""
+        failed: OSError | None = None
+        for attribute in node.xattrs:
+            name, value = os.fsencode(attribute.name), base64.b64decode(attribute.value)
+            try:
+                if isinstance(path, int):
+                    os.setxattr(path, name, value)
+                else:
+                    os.setxattr(path, name, value, follow_symlinks=False)
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            with self._lock:
+                self.summary.warnings.append(f"{rel}: extended attributes not restored ({failed.strerror})")
 
     def finish_files(self) -> None:
         """Hand out the last batch of small files and every larger file (call before the pools shut down)."""
@@ -318,24 +398,34 @@ class Restorer:
                     raise RepoError(failure)
                 sealed = span[loc.offset - start : loc.offset - start + loc.length]
                 data = self.repo.decode_blob(node.content[0], sealed, loc.raw_length, loc.compressed)
-            fd, mode_set = _create(item.dest, _mode(node), self._umask)
-            end = 0
-            if data and not _zero(data):
-                end = os.write(fd, data)
-                if end < len(data):
-                    end += os.pwrite(fd, data[end:], end)
-            self.progress.advance(len(data))
-            self._finish_file(fd, node, end, mode_set)
-            fd = -1
-        except (RepoError, OSError) as exc:
-            if fd >= 0:
-                os.close(fd)
+        except RepoError as exc:
             self._damaged(item.dest, item.rel, str(exc))
+            return
+        try:
+            fd, mode_set = _create(item.dest, _mode(node), self._umask)
+        except OSError as exc:
+            self._target_problem(item.dest, item.rel, exc)
+            return
+        try:
+            end = _write_sparse(fd, data, 0)
+        except OSError as exc:
+            os.close(fd)
+            self._target_problem(item.dest, item.rel, exc, created=True)
+            return
+        self.progress.advance(len(data))
+        try:
+            self._finish_file(fd, node, end, mode_set, item.rel)  # closes fd, also when it fails
+        except OSError as exc:
+            self._target_problem(item.dest, item.rel, exc, created=True)
 
     # --- larger files: one task per blob, written at its offset -----------------------
 
     def restore_file(self, node: Node, dest: str, rel: str) -> None:
-        fd, mode_set = _create(dest, _mode(node), self._umask)
+        try:
+            fd, mode_set = _create(dest, _mode(node), self._umask)
+        except OSError as exc:
+            self._target_problem(dest, rel, exc)
+            return
         job = _FileJob(fd, node, dest, rel, remaining=len(node.content), writer=self._direct_writer(fd, dest, node.size),
                        mode_set=mode_set)
         offset = 0
@@ -368,22 +458,26 @@ class Restorer:
         try:
             if location is None:
                 raise DamagedData(f"blob {blob[:16]} is not in the index")
-            sealed = self.reader.read(location.pack, location.offset, location.length)
+            try:
+                sealed = self.reader.read(location.pack, location.offset, location.length)
+            except OSError as exc:  # reading the repository, not writing the target
+                raise RepoError(f"cannot read pack {location.pack[:16]}: {exc.strerror or exc}") from exc
             data = self.repo.decode_blob(blob, sealed, location.raw_length, location.compressed)
-            zero = _zero(data)  # all-zero blobs stay holes
             if job.writer is not None:
-                job.writer.put(offset, data, zero)
+                # Zero runs stay holes wherever they cover whole blocks (all-zero blobs entirely).
+                holes = [(offset + a, offset + b) for a, b in zero_runs(data)]
+                job.writer.put(offset, data, len(holes) == 1 and holes[0] == (offset, offset + len(data)), holes)
                 end = -1  # written in whole blocks: the file is cut to its size when finished
-            elif not zero:
+            else:
                 with job.write_lock:
-                    os.pwrite(job.fd, data, offset)
-                end = offset + len(data)
+                    end = _write_sparse(job.fd, data, offset)
             self.progress.advance(len(data))
         except Abandoned:
             pass  # another blob of this file failed and recorded why
         except (RepoError, OSError) as exc:
             with job.lock:
-                job.error = job.error or str(exc)
+                if job.error is None:
+                    job.error, job.target_error = str(exc), isinstance(exc, OSError)
             if job.writer is not None:
                 job.writer.abandon()
         finally:
@@ -408,20 +502,25 @@ class Restorer:
                     self._rings.append(job.writer.buffer)
         if job.error is not None:
             os.close(job.fd)
-            self._damaged(job.dest, job.rel, job.error)
+            if job.target_error:
+                self._target_problem(job.dest, job.rel, OSError(job.error), created=True)
+            else:
+                self._damaged(job.dest, job.rel, job.error)
             return
         try:
-            self._finish_file(job.fd, job.node, job.end, job.mode_set)
+            self._finish_file(job.fd, job.node, job.end, job.mode_set, job.rel)
         except OSError as exc:
-            self._damaged(job.dest, job.rel, str(exc))
+            self._target_problem(job.dest, job.rel, exc, created=True)
 
     # --- common ----------------------------------------------------------------------
 
-    def _finish_file(self, fd: int, node: Node, end: int, mode_set: bool = False) -> None:
-        """Size, owner, mode (unless set at creation) and times through the open descriptor, then close it."""
+    def _finish_file(self, fd: int, node: Node, end: int, mode_set: bool = False, rel: str = "") -> None:
+        """Size, owner, mode (unless set at creation), extended attributes and times through the open descriptor, then close it."""
         try:
             if end != node.size:
                 os.ftruncate(fd, node.size)
+            if node.xattrs:
+                self._set_xattrs(fd, node, rel or node.name)
             if self._root:  # owner before mode: a chown may clear setuid/setgid bits
                 try:
                     os.fchown(fd, node.uid, node.gid)
@@ -447,9 +546,10 @@ class Restorer:
 
     def finish_dirs(self) -> None:
         # Deepest first: writing into a directory changes its mtime.
-        for dest, node in reversed(self.dirs):
-            if node.mode:
-                os.chmod(dest, node.mode & 0o7777)
+        for dest, node, rel in reversed(self.dirs):
+            if node.xattrs:
+                self._set_xattrs(dest, node, rel)
+            os.chmod(dest, node.mode & 0o7777)  # mode 000 included
             _set_owner(dest, node, follow=True)
             if node.mtime_ns:
                 os.utime(dest, ns=(node.mtime_ns, node.mtime_ns))
@@ -475,7 +575,85 @@ def _create(dest: str, mode: int, umask: int | None) -> tuple[int, bool]:
 
 
 def _mode(node: Node) -> int:
-    return node.mode & 0o7777 if node.mode else 0o600
+    return node.mode & 0o7777  # 0 is a mode too: a file nobody but root may open stays so
+
+
+def _clear(dest: str) -> None:
+    """Make room for a non-directory entry: an old file or link there goes; a directory stays
+    (os.unlink raises IsADirectoryError, reported as the target's problem)."""
+    if os.path.lexists(dest):
+        os.unlink(dest)
+
+
+# Every run of ALIGN zero bytes holds two neighbouring bytes of a sample taken every ALIGN/2 bytes:
+# runs are found in the sample (1/2048 of the blob) and only then looked at in full, so a blob
+# without holes costs one strided copy, not a scan.
+_STRIDE = ALIGN // 2
+_SCAN = 64 * 1024
+
+
+def zero_runs(data: bytes | bytearray) -> list[tuple[int, int]]:
+    """Runs of zero bytes in a blob that may cover whole blocks of the file: every run of at
+    least ALIGN bytes, and the runs at either end (they may continue in the neighbouring blobs)."""
+    size = len(data)
+    if not size:
+        return []
+    runs: list[tuple[int, int]] = []
+    position = 0
+    if data[0] == 0:
+        position = _nonzero_from(data, 0)
+        runs.append((0, position))
+    samples = data[::_STRIDE]
+    pair = samples.find(b"\0\0", position // _STRIDE + 1)
+    while pair >= 0:
+        low = max(position, (pair - 1) * _STRIDE)
+        start = low + _significant(data[low : pair * _STRIDE], "little")
+        position = _nonzero_from(data, pair * _STRIDE)
+        if position - start >= ALIGN or position == size:
+            runs.append((start, position))
+        pair = samples.find(b"\0\0", position // _STRIDE + 1)
+    if data[size - 1] == 0 and not (runs and runs[-1][1] == size):
+        tail = data[max(position, size - ALIGN) :]
+        runs.append((size - len(tail) + _significant(tail, "little"), size))
+    return runs
+
+
+def _nonzero_from(data: bytes | bytearray, position: int) -> int:
+    """The offset of the first non-zero byte at or after position, or the blob's size."""
+    size, step = len(data), ALIGN  # growing steps: most runs are short, a few are whole blobs
+    while position < size:
+        stop = min(size, position + step)
+        if data.count(0, position, stop) != stop - position:
+            return stop - _significant(data[position:stop], "big")
+        position, step = stop, min(step * 2, _SCAN)
+    return size
+
+
+def _significant(window: bytes | bytearray, order: Literal["big", "little"]) -> int:
+    """Bytes of window without its zeros at the end that `order` makes most significant (the
+    leading ones for "big", the trailing ones for "little"); int.from_bytes is a C loop, where
+    bytes.strip calls memchr for every byte."""
+    return (int.from_bytes(window, order).bit_length() + 7) // 8
+
+
+def _write_sparse(fd: int, data: bytes | bytearray, offset: int) -> int:
+    """Write a blob at offset into a new file, leaving its zero runs unwritten (holes where they
+    cover whole blocks); the end of what was written, or 0 if nothing was."""
+    if not data:
+        return 0
+    view, position, end = memoryview(data), 0, 0
+    for start, stop in zero_runs(data) + [(len(data), len(data))]:
+        if start > position:
+            _pwrite_all(fd, view[position:start], offset + position)
+            end = offset + start
+        position = stop
+    return end
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
 
 
 def _umask() -> int | None:
@@ -488,10 +666,6 @@ def _umask() -> int | None:
     except (OSError, ValueError):
         pass
     return None
-
-
-def _zero(data: bytes | bytearray) -> bool:
-    return data[:1] == b"\0" and data.count(0) == len(data)
 
 
 def _set_owner(path: str, node: Node, follow: bool) -> None:
@@ -525,7 +699,7 @@ def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progre
         repo.load_index()
         snapshot_id, snapshot = repo.find_snapshot(snapshot_ref)
         node = find_node(repo, snapshot.tree, path)
-        summary = RestoreSummary(snapshot_id=snapshot_id, target=os.path.abspath(target))
+        summary = RestoreSummary(snapshot_id=snapshot_id, target=printable(os.path.abspath(target)))
         os.makedirs(target, exist_ok=True)
         progress.begin("restore", _size(repo, node))
         try:
@@ -537,16 +711,17 @@ def _restore(repo: Repository, snapshot_ref: str, target: str, path: str, progre
                 restorer = Restorer(repo, pool, progress, summary, workers, small_pool=small)
                 try:
                     if node.name:
-                        restorer.restore_node(node, os.path.join(target, node.name), node.name)
+                        restorer.restore_node(node, os.path.join(target, node.fs_name()), node.name)
                     else:
                         for child in repo.load_tree(snapshot.tree).nodes:
-                            restorer.restore_node(child, os.path.join(target, child.name), child.name)
+                            restorer.restore_node(child, os.path.join(target, child.fs_name()), child.name)
                     restorer.finish_files()
                 finally:
                     restorer.stop_feeding()
                     pool.shutdown(wait=True)
                     small.shutdown(wait=True)
                     restorer.reader.close()
+            restorer.finish_links()
             restorer.finish_dirs()
         finally:
             progress.end()

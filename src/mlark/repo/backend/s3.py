@@ -8,6 +8,7 @@ profiles). Retrying is left to RetryBackend: this class only classifies failures
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,13 +18,16 @@ import botocore.exceptions as bexc
 from botocore.config import Config as BotoConfig
 
 from mlark.repo.backend.base import Kind, ObjectInfo, object_path
-from mlark.repo.errors import AccessDenied, ObjectMissing, StorageError, TransientError
+from mlark.repo.errors import (
+    AccessDenied, NoCredentials, ObjectMissing, StorageError, StorageMisconfigured, TransientError, UsageError,
+)
 
 T = TypeVar("T")
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "AllAccessDisabled"}
-_TRANSIENT = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling"}
+_TRANSIENT = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling",
+              "ThrottlingException", "TooManyRequests", "RequestLimitExceeded"}
 _NETWORK = (
     bexc.EndpointConnectionError,
     bexc.ConnectTimeoutError,
@@ -31,6 +35,25 @@ _NETWORK = (
     bexc.ConnectionClosedError,
     bexc.ProxyConnectionError,
 )
+# Failures of the transfer itself, worth another attempt; every other botocore error (a parameter
+# it refuses, a region it cannot resolve, ...) fails the same way each time.
+_TRANSFER = (bexc.ConnectionError, bexc.HTTPClientError, bexc.IncompleteReadError, bexc.ResponseStreamingError)
+
+
+def _name_resolution_failed(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name does not resolve (DNS), not because the host is down."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        inner = getattr(current, "kwargs", {}).get("error") if isinstance(getattr(current, "kwargs", None), dict) else None
+        pending += [current.__cause__, current.__context__, inner]
+    return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,10 @@ class Retention:
 
 
 def _classify(exc: Exception, what: str) -> StorageError:
+    if isinstance(exc, bexc.SSLError):
+        return StorageMisconfigured(f"TLS error talking to the S3 endpoint for {what} (is it https?): {exc}")
+    if isinstance(exc, _NETWORK) and _name_resolution_failed(exc):
+        return StorageMisconfigured(f"the S3 endpoint's host name does not resolve (DNS) for {what}: {exc}")
     if isinstance(exc, _NETWORK):
         return TransientError(f"cannot reach S3 endpoint for {what}: {exc}")
     if isinstance(exc, bexc.ClientError):
@@ -65,13 +92,17 @@ def _classify(exc: Exception, what: str) -> StorageError:
             return AccessDenied(f"S3 denied {what}: {code} {message}")
         if code == "NoSuchBucket":
             return ObjectMissing(f"{what}: bucket does not exist")
-        if code in _TRANSIENT or status >= 500:
+        if code in _TRANSIENT or status >= 500 or status == 429:
             return TransientError(f"S3 error on {what}: {code} {message}")
+        if 400 <= status < 500:
+            return StorageMisconfigured(f"S3 refused {what}: {code} {message} (HTTP {status})")
         return StorageError(f"S3 error on {what}: {code} {message}")
-    if isinstance(exc, bexc.NoCredentialsError):
-        return AccessDenied("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or pass them as options")
-    if isinstance(exc, bexc.BotoCoreError):
+    if isinstance(exc, (bexc.NoCredentialsError, bexc.PartialCredentialsError)):
+        return NoCredentials("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or pass them as options")
+    if isinstance(exc, _TRANSFER):
         return TransientError(f"S3 failure on {what}: {exc}")
+    if isinstance(exc, bexc.BotoCoreError):
+        return StorageMisconfigured(f"S3 request for {what} cannot be made: {' '.join(str(exc).split())}")
     raise exc
 
 
@@ -79,7 +110,16 @@ class S3Backend:
     def __init__(self, options: S3Options) -> None:
         self.options = options
         self.retention: Retention | None = None
-        self.client = boto3.session.Session().client(
+        try:
+            self.client = self._client(options)
+        except ValueError as exc:  # botocore's check of the endpoint URL
+            raise UsageError(f"invalid S3 endpoint {options.endpoint!r}: {exc}") from exc
+        except bexc.BotoCoreError as exc:
+            raise StorageMisconfigured(f"cannot set up S3 for {options.endpoint or 'aws'}: {exc}") from exc
+
+    @staticmethod
+    def _client(options: S3Options) -> Any:
+        return boto3.session.Session().client(
             "s3",
             endpoint_url=options.endpoint,
             region_name=options.region or None,

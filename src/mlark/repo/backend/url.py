@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from mlark.repo.backend.base import Backend
 from mlark.repo.backend.local import LocalBackend
@@ -36,12 +37,24 @@ def parse_s3_url(url: str, creds: S3Credentials | None = None) -> S3Options:
             if not host:
                 raise UsageError(f"repository URL {url!r} has an empty endpoint host")
             endpoint = scheme + host
+            _check_endpoint(url, endpoint)
     rest = rest.strip("/")
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise UsageError(f"repository URL {url!r} names no bucket; expected s3:http://HOST:PORT/BUCKET/PREFIX")
     creds = creds or S3Credentials()
     return S3Options(endpoint, bucket, prefix.strip("/"), creds.region, creds.access_key, creds.secret_key)
+
+
+def _check_endpoint(url: str, endpoint: str) -> None:
+    """A malformed endpoint is bad usage, said at once (not a traceback, not retried as unreachable)."""
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        raise UsageError(f"repository URL {url!r} has an invalid endpoint: {exc}") from exc
+    if not parts.hostname:
+        raise UsageError(f"repository URL {url!r} has an endpoint without a host name")
 
 
 def open_backend(url: str, creds: S3Credentials | None = None) -> Backend:
