@@ -74,9 +74,11 @@ def test_mariadb_dump_is_consistent_and_complete() -> None:
 
 
 def test_postgres_dump_per_database_or_all() -> None:
-    assert "pg_dumpall" in commands("postgres", [])[0][2]
-    dump = commands("postgres", ["a", "b"])[0][2]
-    assert dump.count("pg_dump -U") == 2 and "--create --clean --if-exists --dbname=b" in dump
+    every = commands("postgres", [])[0][2]
+    assert "pg_dumpall -U \"$user\" -l template1 --roles-only" in every and "--clean" not in every
+    assert "FROM pg_database WHERE datallowconn AND NOT datistemplate" in every
+    named = commands("postgres", ["a", "it's"])[0][2]
+    assert "printf '%s\\n' a 'it'\"'\"'s'" in named and "pg_dump -U \"$user\" --create -d \"$db\"" in named
 
 
 def test_declared_database_with_secret_password_reads_it_from_stdin(seed_objects: list[dict[str, Any]]) -> None:

@@ -69,12 +69,23 @@ _MARIADB_LOGIN = (
     'user="$MYSQL_USER"; export MYSQL_PWD="${MYSQL_PASSWORD:-}"; fi; '
 )
 _POSTGRES_LOGIN = (
-    # Official image: POSTGRES_USER is the superuser. Red Hat image: postgres with
-    # POSTGRESQL_ADMIN_PASSWORD, else the app user POSTGRESQL_USER, else local peer login.
-    'if [ -n "${POSTGRES_USER:-}" ]; then user="$POSTGRES_USER"; export PGPASSWORD="${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"; '
-    'elif [ -n "${POSTGRESQL_ADMIN_PASSWORD:-}" ]; then user=postgres; export PGPASSWORD="$POSTGRESQL_ADMIN_PASSWORD"; '
-    'elif [ -n "${POSTGRESQL_USER:-}" ]; then user="$POSTGRESQL_USER"; export PGPASSWORD="${POSTGRESQL_PASSWORD:-}"; '
-    'else user="${PGUSER:-postgres}"; fi; '
+    # The first superuser login that works, as each image family provides it: official image
+    # (POSTGRES_USER/POSTGRES_PASSWORD), Bitnami (postgres with POSTGRESQL_POSTGRES_PASSWORD, or
+    # POSTGRESQL_USERNAME/POSTGRESQL_PASSWORD), Red Hat (postgres with POSTGRESQL_ADMIN_PASSWORD),
+    # then local socket login as PGUSER/postgres (CloudNativePG, Red Hat without an admin
+    # password: peer authentication). Without any, the application user (POSTGRESQL_USER).
+    'pg_super() { [ "$(PGPASSWORD="$2" psql -X -w -A -t -U "$1" --dbname=template1 '
+    '-c "SELECT rolsuper FROM pg_roles WHERE rolname = current_user" 2>/dev/null)" = t ]; }; '
+    'pg_pick() { if [ -z "$user" ] && [ -n "$1" ] && pg_super "$1" "$2"; then user="$1"; export PGPASSWORD="$2"; fi; }; '
+    'user=; '
+    'pg_pick "${POSTGRES_USER:-}" "${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"; '
+    'pg_pick postgres "${POSTGRESQL_POSTGRES_PASSWORD:-}"; '
+    'pg_pick postgres "${POSTGRESQL_ADMIN_PASSWORD:-}"; '
+    'pg_pick "${POSTGRESQL_USERNAME:-${POSTGRESQL_PASSWORD:+postgres}}" "${POSTGRESQL_PASSWORD:-}"; '
+    'pg_pick "${PGUSER:-postgres}" "${PGPASSWORD:-}"; '
+    'if [ -z "$user" ]; then '
+    'if [ -n "${POSTGRESQL_USER:-}" ]; then user="$POSTGRESQL_USER"; export PGPASSWORD="${POSTGRESQL_PASSWORD:-}"; '
+    'else user="${POSTGRES_USER:-${PGUSER:-postgres}}"; export PGPASSWORD="${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"; fi; fi; '
 )
 _REDIS_LOGIN = 'if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi; '
 _PASSWORD_VARIABLE = {"mariadb": "MYSQL_PWD", "mysql": "MYSQL_PWD", "postgres": "PGPASSWORD", "redis": "REDISCLI_AUTH"}
@@ -116,11 +127,57 @@ def _mariadb_dump(databases: list[str]) -> str:
     )
 
 
+# PostgreSQL dump, format 2: a psql script that a superuser loads connected to template1.
+# 1. a check that the loading login is a superuser (else it stops before changing anything);
+# 2. the roles (pg_dumpall --roles-only): CREATE ROLE only where missing, then ALTER ROLE, so a
+#    load over an existing server updates them; the dumping login itself is created only if
+#    missing and never altered (its password is the target container's own); pg_* roles are
+#    built in and never dumped;
+# 3. per database: DROP DATABASE ... WITH (FORCE) from template1 (stale content and sessions
+#    go), then pg_dump --create's own CREATE DATABASE (owner, encoding, locale, settings) and data.
+PG_FORMAT = "mlark-pg/2"
+PG_TOOL = f"{PG_FORMAT}: pg_dumpall --roles-only, then pg_dump --create per database"
+# Restore points of earlier versions (still understood: see restore/databases.py).
+PG_LEGACY_ALL = "pg_dumpall --clean"
+PG_LEGACY_NAMED = "pg_dump --create --clean"
+
+_PG_PREAMBLE = f"""-- {PG_FORMAT} (mlark PostgreSQL dump): roles, then each database dropped, recreated and restored.
+-- Load it as a superuser:  psql -X -v ON_ERROR_STOP=1 --dbname=template1 < this-file
+SELECT rolsuper AS mlark_superuser FROM pg_roles WHERE rolname = current_user \\gset
+\\if :mlark_superuser
+\\else
+DO $mlark$ BEGIN RAISE EXCEPTION 'mlark: this dump drops and recreates databases and roles: load it as a superuser, not %', current_user; END $mlark$;
+\\endif
+"""
+# Per database, the statements that empty the server of it before pg_dump --create recreates it.
+_PG_DROP_SQL = (
+    "SELECT format(E'\\\\connect template1\\n"
+    "SELECT current_setting(''server_version_num'')::int >= 130000 AS mlark_force \\\\gset\\n"
+    "\\\\if :mlark_force\\nDROP DATABASE IF EXISTS %I WITH (FORCE);\\n\\\\else\\n"
+    "SELECT count(pg_terminate_backend(pid)) AS mlark_ended FROM pg_stat_activity WHERE datname = %L "
+    "AND pid <> pg_backend_pid() \\\\gset\\nDROP DATABASE IF EXISTS %I;\\n\\\\endif', :'db', :'db', :'db');"
+)
+_PG_CREATE_IF_MISSING = r"s/^CREATE ROLE \(.*\);$/DO $mlark$ BEGIN CREATE ROLE \1; EXCEPTION WHEN duplicate_object THEN NULL; END $mlark$;/"
+
+
 def _postgres_dump(databases: list[str]) -> str:
-    if not databases:
-        return 'exec pg_dumpall -U "$user" --clean --if-exists'
-    # One plain-text dump per database, each recreating its database and connecting to it.
-    return "set -e; " + "; ".join(f'pg_dump -U "$user" --create --clean --if-exists --dbname={shlex.quote(name)}' for name in databases)
+    listed = f"printf '%s\\n' {_quoted(databases)}" if databases else (
+        'q -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname"')
+    return (
+        "set -e; "
+        'q() { psql -X -w -A -t -q -v ON_ERROR_STOP=1 -U "$user" --dbname=template1 "$@"; }; '
+        f"cat <<'MLARK_SQL'\n{_PG_PREAMBLE}MLARK_SQL\n"
+        'me=$(q -c "SELECT quote_ident(current_user)"); '
+        'if [ "$(q -c "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = t ]; then '
+        'roles=$(pg_dumpall -U "$user" -l template1 --roles-only); '
+        "else roles=$(pg_dumpall -U \"$user\" -l template1 --roles-only --no-role-passwords); fi; "
+        "printf '%s\\n' \"DO \\$mlark\\$ BEGIN CREATE ROLE $me SUPERUSER LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \\$mlark\\$;\"; "
+        f"printf '%s\\n' \"$roles\" | grep -v -F -e \"ALTER ROLE $me WITH \" | sed -e {shlex.quote(_PG_CREATE_IF_MISSING)}; "
+        f"dbs=$({listed}); "
+        "printf '%s\\n' \"$dbs\" | while IFS= read -r db; do [ -n \"$db\" ] || continue; "
+        f"q -v db=\"$db\" <<'MLARK_SQL'\n{_PG_DROP_SQL}\nMLARK_SQL\n"
+        'pg_dump -U "$user" --create -d "$db"; done'
+    )
 
 
 def _quoted(names: list[str]) -> str:
@@ -137,9 +194,8 @@ def commands(engine: Engine, databases: list[str], credentials: DatabaseCredenti
     if engine in ("mariadb", "mysql"):
         return ["sh", "-c", login + _mariadb_dump(databases)], ["sh", "-c", login + 'exec "$client" -u "$user"'], "mariadb-dump --single-transaction"
     if engine == "postgres":
-        load = login + 'exec psql -U "$user" -v ON_ERROR_STOP=1 --quiet --dbname=postgres'
-        tool = "pg_dump --create --clean" if databases else "pg_dumpall --clean"
-        return ["sh", "-c", login + _postgres_dump(databases)], ["sh", "-c", load], tool
+        load = login + 'exec psql -X -U "$user" -v ON_ERROR_STOP=1 --quiet --dbname=template1'
+        return ["sh", "-c", login + _postgres_dump(databases)], ["sh", "-c", load], PG_TOOL
     return ["sh", "-c", login + _REDIS_DUMP], None, "redis-cli --rdb"
 
 
