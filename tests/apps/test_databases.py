@@ -41,7 +41,7 @@ def test_seed_databases_are_detected(seed_objects: list[dict[str, Any]]) -> None
     }
     target = next(t for o in seed_objects for t in detect_databases(o) if t.workload and t.workload.name == "mariadb-dspa")
     assert target.pod_labels == {"app": "mariadb-dspa", "component": "data-science-pipelines", "dspa": "dspa"}
-    assert target.container == "mariadb" and target.tool == "mariadb-dump --single-transaction"
+    assert target.container == "mariadb" and target.tool == "mariadb-dump --single-transaction --add-drop-database"
 
 
 def test_owned_pods_are_not_detected_twice() -> None:

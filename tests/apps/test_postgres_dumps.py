@@ -19,11 +19,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from mlark.apps.databases import PG_LEGACY_ALL, commands
+from mlark.apps.databases import PG_LEGACY_ALL, commands, legacy_pg_dumpall_load
 from mlark.dev.paths import component_dir
 from mlark.dev.process import free_port
 from mlark.dev.services.common import DatabaseEndpoint, stop
 from mlark.dev.services.postgres import start_postgres
+from mlark.restore.databases import legacy_pg_dumpall, legacy_pg_dumpall_growth
 
 SUPERUSER = "catalog"  # POSTGRES_USER of the official image: the superuser, not `postgres`
 
@@ -217,3 +218,17 @@ def test_the_dump_is_a_readable_psql_script_that_names_its_format(source: Databa
     assert f"ALTER ROLE {SUPERUSER} WITH" not in text  # the target's own superuser keeps its password
     assert text.count("DROP DATABASE IF EXISTS mlflow WITH (FORCE)") == 1
     assert commands("postgres", [])[2] != PG_LEGACY_ALL
+
+
+def test_a_restore_point_made_with_pg_dumpall_still_loads(source: DatabaseEndpoint, target: DatabaseEndpoint) -> None:
+    """Restore points of earlier versions hold `pg_dumpall --clean --if-exists` output: loaded as it
+    is, it drops the loading superuser's databases and stops at "current user cannot be dropped"."""
+    fill_source(source)
+    legacy = in_container(["sh", "-c", 'exec pg_dumpall -U "$PGUSER" --clean --if-exists'], container_env(source))
+    assert legacy.returncode == 0, legacy.stderr.decode()
+    assert load(target, legacy.stdout).returncode != 0  # as it is: refused half-way
+    rewritten = b"".join(legacy_pg_dumpall([legacy.stdout[i:i + 4096] for i in range(0, len(legacy.stdout), 4096)]))
+    assert len(rewritten) == len(legacy.stdout) + legacy_pg_dumpall_growth(iter([legacy.stdout]))
+    result = in_container(legacy_pg_dumpall_load(), container_env(target), rewritten)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert state(target) == state(source)

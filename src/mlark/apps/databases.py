@@ -116,14 +116,21 @@ def _login(engine: Engine, credentials: DatabaseCredentials | None) -> str:
     return {"mariadb": _MARIADB_LOGIN, "mysql": _MARIADB_LOGIN, "postgres": _POSTGRES_LOGIN}.get(engine, _REDIS_LOGIN)
 
 
+# --add-drop-database: each dumped database is dropped and recreated by the load, so a load over
+# a server with stale data ends with exactly the dumped tables, views, routines and events.
+MARIADB_TOOL = "mariadb-dump --single-transaction --add-drop-database"
+_MARIADB_DUMP = 'exec "$dump" -u "$user" --single-transaction --add-drop-database --routines --triggers --events --databases'
+
+
 def _mariadb_dump(databases: list[str]) -> str:
     if databases:
-        return f'exec "$dump" -u "$user" --single-transaction --routines --triggers --events --databases {_quoted(databases)}'
+        return f"{_MARIADB_DUMP} {_quoted(databases)}"
     # Every user database, not --all-databases: loading `mysql` over a running server would
     # replace its users; the restored container recreates them from its environment.
     return (
-        f'dbs=$("$client" -u "$user" -N -B -e "SHOW DATABASES" | grep -Ev "^({_MARIADB_SYSTEM})$"); '
-        'exec "$dump" -u "$user" --single-transaction --routines --triggers --events --databases $dbs'
+        f'dbs=$("$client" -u "$user" -N -B -e "SHOW DATABASES" | grep -Ev "^({_MARIADB_SYSTEM})$") || true; '
+        'if [ -z "$dbs" ]; then echo "-- no user database"; exit 0; fi; '
+        f"{_MARIADB_DUMP} $dbs"
     )
 
 
@@ -180,6 +187,16 @@ def _postgres_dump(databases: list[str]) -> str:
     )
 
 
+def _postgres_load(database: str) -> str:
+    return f'exec psql -X -U "$user" -v ON_ERROR_STOP=1 --quiet --dbname={database}'
+
+
+def legacy_pg_dumpall_load() -> list[str]:
+    """Load of a pg_dumpall script: connected to `postgres`, as it expects (it drops and
+    recreates template1 from there)."""
+    return ["sh", "-c", _POSTGRES_LOGIN + _postgres_load("postgres")]
+
+
 def _quoted(names: list[str]) -> str:
     return " ".join(shlex.quote(name) for name in names)
 
@@ -192,9 +209,9 @@ def commands(engine: Engine, databases: list[str], credentials: DatabaseCredenti
     """(dump argv, load argv or None, tool description) for an engine."""
     login = _login(engine, credentials)
     if engine in ("mariadb", "mysql"):
-        return ["sh", "-c", login + _mariadb_dump(databases)], ["sh", "-c", login + 'exec "$client" -u "$user"'], "mariadb-dump --single-transaction"
+        return ["sh", "-c", login + _mariadb_dump(databases)], ["sh", "-c", login + 'exec "$client" -u "$user"'], MARIADB_TOOL
     if engine == "postgres":
-        load = login + 'exec psql -X -U "$user" -v ON_ERROR_STOP=1 --quiet --dbname=template1'
+        load = login + _postgres_load("template1")
         return ["sh", "-c", login + _postgres_dump(databases)], ["sh", "-c", load], PG_TOOL
     return ["sh", "-c", login + _REDIS_DUMP], None, "redis-cli --rdb"
 
@@ -202,13 +219,67 @@ def commands(engine: Engine, databases: list[str], credentials: DatabaseCredenti
 # --- detection -------------------------------------------------------------------------------
 
 
-def _data_claim(pod_spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
-    """The PVC mounted where the engine keeps its files, if any."""
+def _claims(workload: Mapping[str, Any] | None, pod_spec: Mapping[str, Any]) -> dict[str, str]:
+    """Pod volume name -> PVC name; a StatefulSet's claim templates give the first replica's
+    claim (<template>-<statefulset>-0), the one whose data is dumped and restored."""
     claims = {v.get("name"): dig(v, "persistentVolumeClaim", "claimName") for v in pod_spec.get("volumes") or []}
+    if workload is not None and workload.get("kind") == "StatefulSet":
+        name = dig(workload, "metadata", "name")
+        for template in dig(workload, "spec", "volumeClaimTemplates") or []:
+            template_name = dig(template, "metadata", "name")
+            claims.setdefault(template_name, f"{template_name}-{name}-0")
+    return {volume: claim for volume, claim in claims.items() if claim}
+
+
+def _data_claim(pod_spec: Mapping[str, Any], container: Mapping[str, Any], workload: Mapping[str, Any] | None = None) -> str | None:
+    """The PVC mounted where the engine keeps its files, if any."""
+    claims = _claims(workload, pod_spec)
     for mount in container.get("volumeMounts") or []:
         if str(mount.get("mountPath", "")).startswith(_DATA_MOUNTS) and claims.get(mount.get("name")):
             return claims[mount["name"]]
     return None
+
+
+class RedisDataFile(BaseModel):
+    """Where a Redis container reads its RDB at start, as a path inside its data PVC."""
+
+    claim: str
+    path: str  # relative to the volume's root, e.g. "dump.rdb" or "data/dump.rdb"
+    uid: int = 0  # owner the server can rewrite it as (the pod's runAsUser / fsGroup)
+    gid: int = 0
+
+
+def _redis_option(container: Mapping[str, Any], name: str) -> str | None:
+    words = [str(word) for word in [*(container.get("command") or []), *(container.get("args") or [])]]
+    for index, word in enumerate(words[:-1]):
+        if word == f"--{name}":
+            return words[index + 1]
+    return None
+
+
+def redis_data_file(workload: Mapping[str, Any] | None, container_name: str) -> RedisDataFile | None:
+    """The RDB file of a Redis container: its `--dir` (default: the image's data directory,
+    /bitnami/redis/data for Bitnami, /data for the official image, which starts there) and
+    `--dbfilename` (default dump.rdb), inside the PVC mounted there. None: no PVC holds it."""
+    pod_spec = (pod_spec_of(workload) or {}) if workload else {}
+    container = next((c for c in pod_spec.get("containers") or [] if c.get("name") == container_name), None)
+    if container is None:
+        return None
+    image = str(container.get("image", ""))
+    directory = _redis_option(container, "dir") or ("/bitnami/redis/data" if "bitnami" in image else "/data")
+    filename = _redis_option(container, "dbfilename") or "dump.rdb"
+    claims = _claims(workload, pod_spec)
+    mounts = [m for m in container.get("volumeMounts") or [] if claims.get(m.get("name"))
+              and (directory + "/").startswith(str(m.get("mountPath", "")).rstrip("/") + "/")]
+    if not mounts:
+        return None
+    mount = max(mounts, key=lambda m: len(str(m.get("mountPath", ""))))
+    inside = directory[len(str(mount["mountPath"]).rstrip("/")):].strip("/")
+    path = "/".join(part for part in (str(mount.get("subPath") or "").strip("/"), inside, filename) if part)
+    security = {**(pod_spec.get("securityContext") or {}), **(container.get("securityContext") or {})}
+    uid = int(security.get("runAsUser") or 0)
+    gid = int((pod_spec.get("securityContext") or {}).get("fsGroup") or security.get("runAsGroup") or 0)
+    return RedisDataFile(claim=claims[mount["name"]], path=path, uid=uid, gid=gid)
 
 
 def _pod_labels(obj: Mapping[str, Any]) -> dict[str, str]:
@@ -236,7 +307,7 @@ def detect_databases(obj: Obj) -> list[DatabaseTarget]:
             DatabaseTarget(
                 namespace=obj["metadata"].get("namespace", ""), workload=ObjectRef.of(obj), pod_labels=_pod_labels(obj),
                 container=container["name"], engine=engine, image=container.get("image", ""),
-                claim=_data_claim(pod_spec, container), dump_command=dump, load_command=load, tool=tool,
+                claim=_data_claim(pod_spec, container, obj), dump_command=dump, load_command=load, tool=tool,
             )
         )
     return found
@@ -256,7 +327,7 @@ def declared_target(declared: DeclaredDatabase, workload: Obj | None = None) -> 
     return DatabaseTarget(
         namespace=declared.namespace, workload=ObjectRef.of(workload) if workload else _declared_ref(declared),
         pod_labels=labels, container=container_name, engine=declared.engine, image=container.get("image", ""),
-        databases=list(declared.databases), claim=_data_claim(pod_spec, container) if container else None,
+        databases=list(declared.databases), claim=_data_claim(pod_spec, container, workload) if container else None,
         dump_command=dump, load_command=load, tool=tool, declared=True,
         password_stdin=secret.model_copy(update={"namespace": secret.namespace or declared.namespace}) if secret else None,
     )
