@@ -67,7 +67,7 @@ def test_commands_are_valid_shell_without_secrets(engine: str, databases: list[s
 
 def test_mariadb_dump_is_consistent_and_complete() -> None:
     dump, load, _ = commands("mariadb", ["model_registry"])
-    assert "--single-transaction --routines --triggers --events --databases model_registry" in dump[2]
+    assert "--single-transaction --add-drop-database --routines --triggers --events --databases model_registry" in dump[2]
     assert "MYSQL_PWD" in dump[2] and "--password" not in dump[2] and "-p" not in dump[2].split()
     assert load is not None and load[2].endswith('exec "$client" -u "$user"')
     assert "--databases $dbs" in commands("mariadb", [])[0][2]
