@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlark.apps.databases import commands, declared_target, detect_databases, engine_of
+from mlark.apps.databases import commands, declared_target, detect_databases, engine_of, redis_data_file
 from mlark.plan.models import DeclaredDatabase
 
 
@@ -107,3 +107,34 @@ def test_declared_database_with_env_password_and_no_manifest() -> None:
     target = declared_target(declared)
     assert target.workload is None and target.pod_labels == {"app": "pg"} and target.password_stdin is None
     assert 'user="${APP_USER:-}"; export PGPASSWORD="${APP_PASSWORD:-}"' in target.dump_command[2]
+
+
+def _redis_statefulset(image: str, mount: str, args: list[str] | None = None, security: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cache", "namespace": "n"},
+        "spec": {"selector": {"matchLabels": {"app": "cache"}}, "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {
+            "securityContext": security or {},
+            "containers": [{"name": "redis", "image": image, "args": args or [], "volumeMounts": [{"name": "data", "mountPath": mount}]}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("image", "mount", "args", "path"),
+    [
+        ("redis:7.2", "/data", [], "dump.rdb"),
+        ("redis:7.2", "/data", ["--dir", "/data/redis", "--dbfilename", "cache.rdb"], "redis/cache.rdb"),
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis/data", [], "dump.rdb"),
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis", [], "data/dump.rdb"),
+    ],
+)
+def test_redis_data_file_is_found_in_its_claim(image: str, mount: str, args: list[str], path: str) -> None:
+    workload = _redis_statefulset(image, mount, args, {"runAsUser": 1001, "fsGroup": 1001})
+    target = detect_databases(workload)[0]
+    assert target.engine == "redis" and target.claim == "data-cache-0"
+    found = redis_data_file(workload, "redis")
+    assert found is not None and (found.claim, found.path, found.uid, found.gid) == ("data-cache-0", path, 1001, 1001)
+
+
+def test_redis_without_a_volume_at_its_data_directory_has_no_data_file() -> None:
+    assert redis_data_file(_redis_statefulset("redis:7.2", "/var/cache"), "redis") is None
