@@ -120,20 +120,22 @@ def _redis_statefulset(image: str, mount: str, args: list[str] | None = None, se
 
 
 @pytest.mark.parametrize(
-    ("image", "mount", "args", "path"),
+    ("image", "mount", "args", "path", "aof"),
     [
-        ("redis:7.2", "/data", [], "dump.rdb"),
-        ("redis:7.2", "/data", ["--dir", "/data/redis", "--dbfilename", "cache.rdb"], "redis/cache.rdb"),
-        ("docker.io/bitnami/redis:7.2", "/bitnami/redis/data", [], "dump.rdb"),
-        ("docker.io/bitnami/redis:7.2", "/bitnami/redis", [], "data/dump.rdb"),
+        ("redis:7.2", "/data", [], "dump.rdb", None),
+        ("redis:7.2", "/data", ["--dir", "/data/redis", "--dbfilename", "cache.rdb", "--appendonly", "yes"], "redis/cache.rdb",
+         "redis/appendonly.aof"),
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis/data", [], "dump.rdb", "appendonly.aof"),  # Bitnami: AOF on by default
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis", [], "data/dump.rdb", "data/appendonly.aof"),
     ],
 )
-def test_redis_data_file_is_found_in_its_claim(image: str, mount: str, args: list[str], path: str) -> None:
+def test_redis_data_file_is_found_in_its_claim(image: str, mount: str, args: list[str], path: str, aof: str | None) -> None:
     workload = _redis_statefulset(image, mount, args, {"runAsUser": 1001, "fsGroup": 1001})
     target = detect_databases(workload)[0]
     assert target.engine == "redis" and target.claim == "data-cache-0"
     found = redis_data_file(workload, "redis")
-    assert found is not None and (found.claim, found.path, found.uid, found.gid) == ("data-cache-0", path, 1001, 1001)
+    assert found is not None
+    assert (found.claim, found.path, found.aof_path, found.uid, found.gid) == ("data-cache-0", path, aof, 1001, 1001)
 
 
 def test_redis_without_a_volume_at_its_data_directory_has_no_data_file() -> None:

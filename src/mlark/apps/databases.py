@@ -241,12 +241,19 @@ def _data_claim(pod_spec: Mapping[str, Any], container: Mapping[str, Any], workl
 
 
 class RedisDataFile(BaseModel):
-    """Where a Redis container reads its RDB at start, as a path inside its data PVC."""
+    """Where a Redis container reads its data at start, as paths inside its data PVC."""
 
     claim: str
-    path: str  # relative to the volume's root, e.g. "dump.rdb" or "data/dump.rdb"
-    uid: int = 0  # owner the server can rewrite it as (the pod's runAsUser / fsGroup)
+    path: str  # the RDB, relative to the volume's root, e.g. "dump.rdb" or "data/dump.rdb"
+    # With appendonly on, Redis loads its AOF instead of the RDB: an RDB in the old single-file
+    # AOF's place is read as its preamble (Redis 5, 6) or migrated as the AOF base (Redis 7).
+    aof_path: str | None = None
+    uid: int = 0  # owner the server can rewrite them as (the pod's runAsUser / fsGroup)
     gid: int = 0
+
+
+def _env_value(container: Mapping[str, Any], name: str) -> str | None:
+    return next((str(v.get("value")) for v in container.get("env") or [] if v.get("name") == name and "value" in v), None)
 
 
 def _redis_option(container: Mapping[str, Any], name: str) -> str | None:
@@ -268,6 +275,9 @@ def redis_data_file(workload: Mapping[str, Any] | None, container_name: str) -> 
     image = str(container.get("image", ""))
     directory = _redis_option(container, "dir") or ("/bitnami/redis/data" if "bitnami" in image else "/data")
     filename = _redis_option(container, "dbfilename") or "dump.rdb"
+    bitnami_aof = (_env_value(container, "REDIS_AOF_ENABLED") or "yes") if "bitnami" in image else "no"
+    appendonly = (_redis_option(container, "appendonly") or bitnami_aof) == "yes"
+    aof_name = _redis_option(container, "appendfilename") or "appendonly.aof"
     claims = _claims(workload, pod_spec)
     mounts = [m for m in container.get("volumeMounts") or [] if claims.get(m.get("name"))
               and (directory + "/").startswith(str(m.get("mountPath", "")).rstrip("/") + "/")]
@@ -275,11 +285,13 @@ def redis_data_file(workload: Mapping[str, Any] | None, container_name: str) -> 
         return None
     mount = max(mounts, key=lambda m: len(str(m.get("mountPath", ""))))
     inside = directory[len(str(mount["mountPath"]).rstrip("/")):].strip("/")
-    path = "/".join(part for part in (str(mount.get("subPath") or "").strip("/"), inside, filename) if part)
+    prefix = [part for part in (str(mount.get("subPath") or "").strip("/"), inside) if part]
+    path = "/".join([*prefix, filename])
     security = {**(pod_spec.get("securityContext") or {}), **(container.get("securityContext") or {})}
     uid = int(security.get("runAsUser") or 0)
     gid = int((pod_spec.get("securityContext") or {}).get("fsGroup") or security.get("runAsGroup") or 0)
-    return RedisDataFile(claim=claims[mount["name"]], path=path, uid=uid, gid=gid)
+    return RedisDataFile(claim=claims[mount["name"]], path=path, aof_path="/".join([*prefix, aof_name]) if appendonly else None,
+                         uid=uid, gid=gid)
 
 
 def _pod_labels(obj: Mapping[str, Any]) -> dict[str, str]:

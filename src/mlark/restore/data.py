@@ -98,7 +98,7 @@ def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, resto
     step = LoadDatabase(capture=db, namespace=options.target_namespace(db.namespace),
                         workload=target(db.workload) if db.workload else None, selector=workload_selector(workload),
                         container=db.container, guard=target(claim), data_file=location.path,
-                        data_owner=(location.uid, location.gid))
+                        aof_file=location.aof_path, data_owner=(location.uid, location.gid))
     return [step], []
 
 

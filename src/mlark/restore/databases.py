@@ -132,26 +132,29 @@ def legacy_pg_dumpall_growth(chunks: Iterable[bytes]) -> int:
 # -- Redis --------------------------------------------------------------------------------------
 
 
-def rdb_archive(path: str, size: int, owner: tuple[int, int], content: Iterable[bytes]) -> Iterator[bytes]:
-    """A tar stream holding `content` (size bytes) at `path`, with its parent directories, all
-    owned by `owner` so the server can write its next snapshot beside it."""
-    parts = path.split("/")
-    for depth in range(1, len(parts)):
-        yield _tar_header("/".join(parts[:depth]), tarfile.DIRTYPE, 0, 0o750, owner)
-    yield _tar_header(path, tarfile.REGTYPE, size, 0o640, owner)
-    written = 0
-    for chunk in content:
-        written += len(chunk)
-        yield chunk
-    if written != size:
-        raise DatabaseLoadError(f"the RDB stream holds {written} bytes, the restore point says {size}")
-    yield b"\0" * (-size % tarfile.BLOCKSIZE) + b"\0" * (2 * tarfile.BLOCKSIZE)
+def rdb_archive(paths: list[str], size: int, owner: tuple[int, int], content: Chunks) -> Iterator[bytes]:
+    """A tar stream holding the RDB (`content()`, size bytes, read once per path) at each of
+    `paths`, with their parent directories, all owned by `owner` so the server can write its
+    next snapshot beside them."""
+    directories = sorted({"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)})
+    for directory in directories:
+        yield _tar_header(directory, tarfile.DIRTYPE, 0, 0o750, owner)
+    for path in paths:
+        yield _tar_header(path, tarfile.REGTYPE, size, 0o640, owner)
+        written = 0
+        for chunk in content():
+            written += len(chunk)
+            yield chunk
+        if written != size:
+            raise DatabaseLoadError(f"the RDB stream holds {written} bytes, the restore point says {size}")
+        yield b"\0" * (-size % tarfile.BLOCKSIZE)
+    yield b"\0" * (2 * tarfile.BLOCKSIZE)
 
 
-def rdb_archive_size(path: str, size: int) -> int:
-    directories = path.count("/")
+def rdb_archive_size(paths: list[str], size: int) -> int:
+    directories = {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
     padded = size + (-size % tarfile.BLOCKSIZE)
-    return (directories + 1) * tarfile.BLOCKSIZE + padded + 2 * tarfile.BLOCKSIZE
+    return len(directories) * tarfile.BLOCKSIZE + len(paths) * (tarfile.BLOCKSIZE + padded) + 2 * tarfile.BLOCKSIZE
 
 
 def _tar_header(name: str, kind: bytes, size: int, mode: int, owner: tuple[int, int]) -> bytes:
@@ -168,8 +171,8 @@ def place_redis_data(api: ApiClient, repo: Repository, snapshot_id: str, step: L
     """Write the RDB into the (new, empty) data claim before the Redis workload starts."""
     if step.data_file is None or step.guard is None:
         raise DatabaseLoadError(f"Redis {step.namespace}/{step.container}: no data claim to put its RDB in")
-    size = step.capture.bytes
-    archive = lambda: rdb_archive(step.data_file or "", size, step.data_owner,  # noqa: E731 - re-read per attempt
-                                  read_stream(repo, snapshot_id, step.capture.stream))
-    transfer.restore(api, step.namespace, step.guard.name, archive, rdb_archive_size(step.data_file, size))
+    size, paths = step.capture.bytes, [step.data_file, *([step.aof_file] if step.aof_file else [])]
+    content: Chunks = lambda: read_stream(repo, snapshot_id, step.capture.stream)  # noqa: E731 - read once per path
+    archive = lambda: rdb_archive(paths, size, step.data_owner, content)  # noqa: E731 - built again per attempt
+    transfer.restore(api, step.namespace, step.guard.name, archive, rdb_archive_size(paths, size))
 

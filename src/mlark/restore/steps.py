@@ -111,6 +111,7 @@ class LoadDatabase(BaseModel):
     # Redis: the RDB is written to this path inside the claim `guard` names, before the server
     # starts (Redis reads it only at start); owned by data_owner (uid, gid) so it can rewrite it.
     data_file: str | None = None
+    aof_file: str | None = None  # also written there when the server runs with appendonly yes
     data_owner: tuple[int, int] = (0, 0)
 
 

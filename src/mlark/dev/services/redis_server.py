@@ -40,6 +40,7 @@ def start_redis(
     *,
     appendonly: bool = False,
     dbfilename: str = "dump.rdb",
+    appendfilename: str = "appendonly.aof",
     timeout: float = 30.0,
 ) -> DatabaseEndpoint:
     """Start redis-server as daemon `name` on 127.0.0.1:port, persisting into data_dir/dbfilename
@@ -63,6 +64,8 @@ def start_redis(
             "yes" if appendonly else "no",
             "--dbfilename",
             dbfilename,
+            "--appendfilename",
+            appendfilename,
             # Log to stdout, which start_daemon sends to the component's log file.
             "--logfile",
             "",

@@ -196,10 +196,11 @@ def redis_plan(container: Manifest, env: dict[str, str], volume_dirs: Mapping[st
     password = env.get("REDIS_PASSWORD", "") if bitnami else ""
     password = options.get("requirepass", password)
     directory = options.get("dir") or REDIS_DIRS["bitnami" if bitnami else "official"]
-    appendonly = options.get("appendonly", env.get("REDIS_AOF_ENABLED", "no") if bitnami else "no")
+    appendonly = options.get("appendonly", env.get("REDIS_AOF_ENABLED", "yes") if bitnami else "no")
     return ProcessPlan(
         kind=ProcessKind.redis, container=container["name"], data_dir=_under_mount(container, directory, volume_dirs),
-        env={"REDIS_PASSWORD": password, "REDIS_APPENDONLY": appendonly, "REDIS_DBFILENAME": options.get("dbfilename", "dump.rdb")},
+        env={"REDIS_PASSWORD": password, "REDIS_APPENDONLY": appendonly, "REDIS_DBFILENAME": options.get("dbfilename", "dump.rdb"),
+         "REDIS_APPENDFILENAME": options.get("appendfilename", "appendonly.aof")},
     )
 
 

@@ -24,7 +24,8 @@ def start(process: ProcessPlan, daemon: str, ports: list[int], scratch: Path) ->
         from mlark.dev.services.redis_server import start_redis
 
         start_redis(daemon, data_dir, ports[0], process.env, appendonly=process.env.get("REDIS_APPENDONLY") == "yes",
-                    dbfilename=process.env.get("REDIS_DBFILENAME", "dump.rdb"))
+                    dbfilename=process.env.get("REDIS_DBFILENAME", "dump.rdb"),
+                    appendfilename=process.env.get("REDIS_APPENDFILENAME", "appendonly.aof"))
         return ports[0]
     return _start_model_server(process, daemon, ports, scratch)
 
