@@ -5,9 +5,21 @@ Commands run in the database's own container with its own client, as `sh -c` scr
 take credentials from the container's environment (or, for a declared Secret, from the first
 line of stdin), so no password is ever in the plan, an argv, or a log.
 
-Limits: PostgreSQL and MariaDB dumps are logical and consistent (one transaction); a Redis
-"dump" is an RDB snapshot fetched with `redis-cli --rdb`, and Redis cannot load one over a
-connection: it is restored by putting `dump.rdb` in the data volume before the server starts.
+What each dump is, so that a load ends with exactly the dumped data on a fresh server and over
+one holding stale copies (docs/backup-and-restore.md, "Databases", shows a dump):
+- PostgreSQL (`PG_TOOL`, format mlark-pg/2): one psql script, loaded by a superuser connected to
+  template1. It checks that login first; then the roles of `pg_dumpall --roles-only`, created
+  only where missing and altered, never dropped (the dumping login is created if missing and
+  never altered, so the target container keeps its own superuser password; pg_* roles are
+  built in); then per database a DROP DATABASE ... WITH (FORCE) and pg_dump --create's output.
+  Every database that accepts connections is dumped (`postgres` too), or the declared ones.
+  Older restore points (`pg_dumpall --clean`) are rewritten while loading: restore/databases.py.
+- MariaDB/MySQL (`MARIADB_TOOL`): mariadb-dump --single-transaction --add-drop-database of every
+  user database (never the `mysql` schema: its accounts belong to the target server).
+- Redis: an RDB snapshot fetched with `redis-cli --rdb`. Redis cannot load one over a connection:
+  the restore writes it into the (new) data volume before the server starts (`redis_data_file`
+  says where), also in the AOF's place when the server runs with appendonly on.
+PostgreSQL and MariaDB dumps are logical and consistent (one transaction per database).
 """
 
 from __future__ import annotations
