@@ -9,6 +9,7 @@ differs).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,16 +185,21 @@ def backed(kube_primary: ApiClient, s3_service: Any, tmp_path_factory: pytest.Te
         assert point.phase.value == "Completed", point.results
         assert sorted(db.engine for db in point.databases) == ["postgres", "redis"]
         assert {db.engine: db.claim for db in point.databases} == {"postgres": "mlflow-db", "redis": "data-redis-0"}
-        yield Backed(story, created["snapshot_id"], point, namespace, pg, redis_data)
+        backed = Backed(story, created["snapshot_id"], point, namespace, pg, redis_data)
+        sample = next(f.subject["sample"] for f in backed.fingerprints if f.subject["engine"] == "redis")
+        assert {db: len(keys) for db, keys in sample.items()} == {"db0": len(REDIS_DATA), "db1": len(REDIS_DB1)}
+        yield backed
     finally:
         delete(kube_primary, "v1", "Namespace", namespace)
 
 
 def _restore(backed: Backed, *extra: str, kubeconfig: Path | None = None) -> dict[str, Any]:
-    restored = backed.story.json("restore", "create", "--from-backup", backed.snapshot, "--plan", str(backed.story.plan),
-                                 *extra, kubeconfig=kubeconfig)
+    result = backed.story.mlark("restore", "create", "--from-backup", backed.snapshot, "--plan", str(backed.story.plan),
+                                *extra, "-o", "json", kubeconfig=kubeconfig, check=False)
+    assert result.stdout.strip().startswith("{"), (result.returncode, result.stderr[-3000:])
+    restored = json.loads(result.stdout)
     failed = [f for f in restored["objects"] + restored["data"] if f["outcome"] == "failed"]
-    assert restored["phase"] == "Completed" and not failed, failed
+    assert result.returncode == 0 and restored["phase"] == "Completed" and not failed, failed
     return restored
 
 

@@ -80,8 +80,8 @@ def database_steps(db: DatabaseCapture, workload: Obj | None, target: Target, re
     return steps
 
 
-def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, restored: set[Key],
-                options: RestoreOptions) -> tuple[list[Step], list[PlanNote]]:
+def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, restored: dict[Key, Obj],
+                options: RestoreOptions, facts: ClusterFacts | None) -> tuple[list[Step], list[PlanNote]]:
     """Redis reads its RDB only when it starts: the dump is written into its data claim, which
     this restore creates empty, before its workload exists (volumes phase). An existing claim is
     never written into: its server runs and would overwrite the file."""
@@ -95,11 +95,14 @@ def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, resto
     if key(claim) not in restored:
         return [], [PlanNote(code="redis-not-loaded", message=(
             f"{where}: its data claim {location.claim} is not restored, so its RDB is not loaded"))]
-    step = LoadDatabase(capture=db, namespace=options.target_namespace(db.namespace),
+    steps: list[Step] = []
+    if _binds_immediately(restored[key(claim)], facts):  # as for a volume: the mover needs it Bound
+        steps.append(WaitFor(condition=Condition.bound, ref=target(claim)))
+    steps.append(LoadDatabase(capture=db, namespace=options.target_namespace(db.namespace),
                         workload=target(db.workload) if db.workload else None, selector=workload_selector(workload),
                         container=db.container, guard=target(claim), data_file=location.path,
-                        aof_file=location.aof_path, data_owner=(location.uid, location.gid))
-    return [step], []
+                        aof_file=location.aof_path, data_owner=(location.uid, location.gid)))
+    return steps, []
 
 
 def artifact_steps(artifacts: list[ArtifactCapture], restored: set[Key],

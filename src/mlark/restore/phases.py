@@ -115,7 +115,8 @@ class Assembler:
             workload_key = key(db.workload) if db.workload else None
             workload = self.captured.get(workload_key) if workload_key else None
             if db.engine == "redis":  # its RDB is its data file: it goes into its claim before it starts
-                steps, notes = data.redis_steps(db, workload, self.target, restored, self.options)
+                bodies = {item_key: item.body for item_key, item in self.items.items()}
+                steps, notes = data.redis_steps(db, workload, self.target, bodies, self.options, self.facts)
                 self.steps[PhaseName.volumes].extend(steps)
                 self.plan.notes.extend(notes)
                 continue

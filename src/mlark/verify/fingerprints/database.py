@@ -4,7 +4,7 @@ MariaDB/MySQL: `COUNT(*)` and `CHECKSUM TABLE` (the server's own content checksu
 PostgreSQL: `count(*)` and the md5 of the table's rows as text, in sorted order (so physical
 order after a reload does not matter).
 Redis: the key count of every logical database (`INFO keyspace`) and, for a sample of keys
-chosen at backup time (the first SAMPLE_KEYS in sorted order of up to SCAN_LIMIT scanned), the
+chosen at backup time (the first SAMPLE_KEYS in sorted order of the first SCAN batches), the
 type and a sha256 of the value, read with redis-cli by type (sets and hashes sorted). Keys with a
 TTL that expire between backup and check show as a changed count.
 Targets: the dumps of the restore point.
@@ -36,7 +36,8 @@ def targets(context: Context) -> list[Fingerprint]:
             name += f"/{capture.container}"
         subject = _subject(capture, context.index)
         if capture.engine == "redis":
-            subject["sample"] = _redis_sample(context, subject)
+            sample = _redis_sample(context, subject)
+            subject["sample" if isinstance(sample, dict) else "sample_error"] = sample
         found.append(Fingerprint(name=name, kind="database", namespace=capture.namespace, subject=subject, data={}))
     return found
 
@@ -56,6 +57,8 @@ def measure(context: Context, fingerprint: Fingerprint) -> dict[str, Any]:
     pod = pod_for(context.api, namespace, subject.get("pod_labels") or {}, f"database {namespace}")
     container = str(subject["container"])
     if engine == "redis":
+        if subject.get("sample_error"):
+            raise FingerprintError(f"no sample of keys could be chosen at backup time: {subject['sample_error']}")
         return {"engine": engine, **_redis_measure(context, namespace, pod, container, subject.get("sample") or {})}
     if engine == "postgres":
         tables = _postgres_tables(context, namespace, pod, container, list(subject.get("databases") or []))
@@ -152,15 +155,36 @@ def _keyspace(context: Context, namespace: str, pod: str, container: str) -> dic
     return counts
 
 
-def _redis_sample(context: Context, subject: dict[str, Any]) -> dict[str, list[str]]:
+def _redis_sample(context: Context, subject: dict[str, Any]) -> dict[str, list[str]] | str:
+    """The keys to read again after a restore, per logical database; or why none could be chosen."""
     namespace, container = str(subject["namespace"]), str(subject["container"])
-    pod = pod_for(context.api, namespace, subject.get("pod_labels") or {}, f"database {namespace}")
-    sample = {}
-    for name in _keyspace(context, namespace, pod, container):
-        listed = _redis(context, namespace, pod, container, f'redis-cli -n "$0" --scan --count 1000 | head -n {SCAN_LIMIT}',
-                        [name[2:]])
-        sample[name] = sorted(set(listed.splitlines()))[:SAMPLE_KEYS]
+    try:
+        pod = pod_for(context.api, namespace, subject.get("pod_labels") or {}, f"database {namespace}")
+        sample = {}
+        for name, count in _keyspace(context, namespace, pod, container).items():
+            keys = _scan(context, namespace, pod, container, name[2:])
+            if count and not keys:
+                raise FingerprintError(f"{name} holds {count} keys but SCAN listed none")
+            sample[name] = sorted(keys)[:SAMPLE_KEYS]
+    except FingerprintError as error:
+        return str(error)
     return sample
+
+
+def _scan(context: Context, namespace: str, pod: str, container: str, db: str) -> set[str]:
+    """Up to about SCAN_LIMIT keys, by SCAN batches (redis-cli prints the next cursor first)."""
+    keys: set[str] = set()
+    cursor = "0"
+    for _ in range(10):
+        lines = _redis(context, namespace, pod, container, 'redis-cli -n "$0" SCAN "$1" COUNT "$2"',
+                       [db, cursor, str(SCAN_LIMIT)]).splitlines()
+        if not lines:
+            raise FingerprintError(f"SCAN of db{db} in {namespace}/{pod} answered nothing")
+        cursor = lines[0].strip()
+        keys.update(line for line in lines[1:] if line)
+        if cursor == "0" or len(keys) >= SAMPLE_KEYS:
+            break
+    return keys
 
 
 def _normalised(kind: str, lines: list[str]) -> str:
