@@ -242,10 +242,11 @@ def test_restore_into_a_fresh_namespace_on_the_recovery_cluster(backed: Backed, 
 
 def test_restore_over_the_existing_namespace_replaces_stale_data(backed: Backed, kube_primary: ApiClient) -> None:
     namespace = backed.namespace
-    # After the backup: rows changed and added, a table dropped, a table and a role added.
+    # After the backup: rows changed, deleted and added, tables added, a role changed.
     psql(kube_primary, namespace, "mlflow", "UPDATE runs SET accuracy = 0 WHERE id <= 10; INSERT INTO experiments "
                                             "VALUES (3, 'added later'); CREATE TABLE scratch (x int)")
-    psql(kube_primary, namespace, "features", "DROP TABLE feature_values; CREATE TABLE other (y int)")
+    psql(kube_primary, namespace, "features", "DELETE FROM feature_values WHERE name = 'sepal'; INSERT INTO feature_values "
+                                              "VALUES ('stale', 0); CREATE TABLE other (y int)")
     psql(kube_primary, namespace, "postgres", "ALTER ROLE feature_writer NOLOGIN")
     assert pg_state(kube_primary, namespace) != backed.pg
 
