@@ -68,9 +68,9 @@ def database_steps(db: DatabaseCapture, workload: Obj | None, target: Target, re
     steps: list[Step] = []
     if workload_ref is not None:
         steps.append(WaitFor(condition=Condition.running, ref=workload_ref, selector=selector))
-    guard = None
+    guard = None  # with --existing update: always load (every dump drops what it recreates)
     if options.existing == ExistingPolicy.update:
-        guard = None
+        pass
     elif db.claim and key(claim_ref(db.namespace, db.claim)) in restored:
         guard = target(claim_ref(db.namespace, db.claim))
     elif workload_ref is not None and db.workload is not None and key(db.workload) in restored:
@@ -98,10 +98,10 @@ def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, resto
     steps: list[Step] = []
     if _binds_immediately(restored[key(claim)], facts):  # as for a volume: the mover needs it Bound
         steps.append(WaitFor(condition=Condition.bound, ref=target(claim)))
-    steps.append(LoadDatabase(capture=db, namespace=options.target_namespace(db.namespace),
-                        workload=target(db.workload) if db.workload else None, selector=workload_selector(workload),
-                        container=db.container, guard=target(claim), data_file=location.path,
-                        aof_file=location.aof_path, data_owner=(location.uid, location.gid)))
+    steps.append(LoadDatabase(
+        capture=db, namespace=options.target_namespace(db.namespace), workload=target(db.workload) if db.workload else None,
+        selector=workload_selector(workload), container=db.container, guard=target(claim), data_file=location.path,
+        aof_file=location.aof_path, data_owner=(location.uid, location.gid)))
     return steps, []
 
 
