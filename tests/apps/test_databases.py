@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlark.apps.databases import commands, declared_target, detect_databases, engine_of
+from mlark.apps.databases import commands, declared_target, detect_databases, engine_of, redis_data_file
 from mlark.plan.models import DeclaredDatabase
 
 
@@ -41,7 +41,7 @@ def test_seed_databases_are_detected(seed_objects: list[dict[str, Any]]) -> None
     }
     target = next(t for o in seed_objects for t in detect_databases(o) if t.workload and t.workload.name == "mariadb-dspa")
     assert target.pod_labels == {"app": "mariadb-dspa", "component": "data-science-pipelines", "dspa": "dspa"}
-    assert target.container == "mariadb" and target.tool == "mariadb-dump --single-transaction"
+    assert target.container == "mariadb" and target.tool == "mariadb-dump --single-transaction --add-drop-database"
 
 
 def test_owned_pods_are_not_detected_twice() -> None:
@@ -67,16 +67,18 @@ def test_commands_are_valid_shell_without_secrets(engine: str, databases: list[s
 
 def test_mariadb_dump_is_consistent_and_complete() -> None:
     dump, load, _ = commands("mariadb", ["model_registry"])
-    assert "--single-transaction --routines --triggers --events --databases model_registry" in dump[2]
+    assert "--single-transaction --add-drop-database --routines --triggers --events --databases model_registry" in dump[2]
     assert "MYSQL_PWD" in dump[2] and "--password" not in dump[2] and "-p" not in dump[2].split()
     assert load is not None and load[2].endswith('exec "$client" -u "$user"')
     assert "--databases $dbs" in commands("mariadb", [])[0][2]
 
 
 def test_postgres_dump_per_database_or_all() -> None:
-    assert "pg_dumpall" in commands("postgres", [])[0][2]
-    dump = commands("postgres", ["a", "b"])[0][2]
-    assert dump.count("pg_dump -U") == 2 and "--create --clean --if-exists --dbname=b" in dump
+    every = commands("postgres", [])[0][2]
+    assert "pg_dumpall -U \"$user\" -l template1 --roles-only" in every and "--clean" not in every
+    assert "FROM pg_database WHERE datallowconn AND NOT datistemplate" in every
+    named = commands("postgres", ["a", "it's"])[0][2]
+    assert "printf '%s\\n' a 'it'\"'\"'s'" in named and "pg_dump -U \"$user\" --create -d \"$db\"" in named
 
 
 def test_declared_database_with_secret_password_reads_it_from_stdin(seed_objects: list[dict[str, Any]]) -> None:
@@ -105,3 +107,36 @@ def test_declared_database_with_env_password_and_no_manifest() -> None:
     target = declared_target(declared)
     assert target.workload is None and target.pod_labels == {"app": "pg"} and target.password_stdin is None
     assert 'user="${APP_USER:-}"; export PGPASSWORD="${APP_PASSWORD:-}"' in target.dump_command[2]
+
+
+def _redis_statefulset(image: str, mount: str, args: list[str] | None = None, security: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cache", "namespace": "n"},
+        "spec": {"selector": {"matchLabels": {"app": "cache"}}, "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {
+            "securityContext": security or {},
+            "containers": [{"name": "redis", "image": image, "args": args or [], "volumeMounts": [{"name": "data", "mountPath": mount}]}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("image", "mount", "args", "path", "aof"),
+    [
+        ("redis:7.2", "/data", [], "dump.rdb", None),
+        ("redis:7.2", "/data", ["--dir", "/data/redis", "--dbfilename", "cache.rdb", "--appendonly", "yes"], "redis/cache.rdb",
+         "redis/appendonly.aof"),
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis/data", [], "dump.rdb", "appendonly.aof"),  # Bitnami: AOF on by default
+        ("docker.io/bitnami/redis:7.2", "/bitnami/redis", [], "data/dump.rdb", "data/appendonly.aof"),
+    ],
+)
+def test_redis_data_file_is_found_in_its_claim(image: str, mount: str, args: list[str], path: str, aof: str | None) -> None:
+    workload = _redis_statefulset(image, mount, args, {"runAsUser": 1001, "fsGroup": 1001})
+    target = detect_databases(workload)[0]
+    assert target.engine == "redis" and target.claim == "data-cache-0"
+    found = redis_data_file(workload, "redis")
+    assert found is not None
+    assert (found.claim, found.path, found.aof_path, found.uid, found.gid) == ("data-cache-0", path, aof, 1001, 1001)
+
+
+def test_redis_without_a_volume_at_its_data_directory_has_no_data_file() -> None:
+    assert redis_data_file(_redis_statefulset("redis:7.2", "/var/cache"), "redis") is None

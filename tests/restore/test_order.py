@@ -124,3 +124,49 @@ def test_plan_round_trips_through_json() -> None:
 
     plan = build_plan(restore_point(), captured_objects(), seed_options())
     assert RestorePlan.model_validate_json(plan.model_dump_json()) == plan
+
+
+def test_existing_update_loads_dumps_over_existing_databases() -> None:
+    """--existing update replaces what exists: the dump (which drops and recreates its databases)
+    is loaded even into a database this restore did not create."""
+    plan = build_plan(restore_point(), captured_objects(), seed_options(existing="update"))
+    loads = [step for step in plan.steps() if isinstance(step, LoadDatabase)]
+    assert loads and all(load.guard is None for load in loads)
+
+
+def _with_redis(objects: list, claim_template: bool = True) -> tuple:
+    from mlark.restorepoint.models import DatabaseCapture
+
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cache", "namespace": REGISTRIES},
+           "spec": {"selector": {"matchLabels": {"app": "cache"}}, "serviceName": "cache",
+                    "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {"containers": [
+                        {"name": "redis", "image": "redis:7.2", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {}}] if claim_template else []}}
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data-cache-0", "namespace": REGISTRIES},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    point = restore_point()
+    point.databases.append(DatabaseCapture(namespace=REGISTRIES, workload=ref("StatefulSet", "cache", REGISTRIES, "apps"),
+                                           pod="cache-0", container="redis", engine="redis", claim="data-cache-0",
+                                           stream="databases/redis", tool="redis-cli --rdb", bytes=100))
+    return point, [*objects, sts, claim]
+
+
+def test_a_redis_rdb_goes_into_its_new_claim_before_its_statefulset() -> None:
+    point, objects = _with_redis(captured_objects())
+    plan = build_plan(point, objects, seed_options())
+    placed = index_of(plan, "StatefulSet", "cache", LoadDatabase)
+    load = plan.steps()[placed]
+    assert isinstance(load, LoadDatabase) and load.data_file == "dump.rdb" and load.guard is not None
+    assert load.guard.kind == "PersistentVolumeClaim" and load.guard.name == "data-cache-0"
+    assert index_of(plan, "PersistentVolumeClaim", "data-cache-0") < placed < index_of(plan, "StatefulSet", "cache")
+    assert any(phase.name == PhaseName.volumes and load in phase.steps for phase in plan.phases)
+    # Even when dumps are loaded over existing databases, a claim that exists is never written into.
+    updated = build_plan(point, objects, seed_options(existing="update"))
+    assert updated.steps()[index_of(updated, "StatefulSet", "cache", LoadDatabase)].guard is not None  # type: ignore[union-attr]
+
+
+def test_a_redis_without_a_data_claim_is_noted_not_loaded() -> None:
+    point, objects = _with_redis(captured_objects(), claim_template=False)
+    plan = build_plan(point, objects, seed_options())
+    assert not [s for s in plan.steps() if isinstance(s, LoadDatabase) and s.capture.engine == "redis"]
+    assert any(note.code == "redis-not-loaded" and "starts empty" in note.message for note in plan.notes)

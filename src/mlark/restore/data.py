@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from mlark.apps.databases import redis_data_file
 from mlark.restore.facts import ClusterFacts
 from mlark.restore.options import ArtifactPolicy, DatabaseData, ExistingPolicy, RestoreOptions
 from mlark.restore.order import Key, key
@@ -60,20 +61,48 @@ def workload_selector(workload: Obj | None) -> dict[str, str]:
 
 def database_steps(db: DatabaseCapture, workload: Obj | None, target: Target, restored: set[Key],
                    options: RestoreOptions) -> list[Step]:
-    """Wait for the database's pods, then load the dump (guarded by what this restore created)."""
+    """Wait for the database's pods, then load the dump (guarded by what this restore created,
+    unless the restore updates existing objects: then the dump replaces the existing data)."""
     workload_ref = target(db.workload) if db.workload else None
     selector = workload_selector(workload)
     steps: list[Step] = []
     if workload_ref is not None:
         steps.append(WaitFor(condition=Condition.running, ref=workload_ref, selector=selector))
-    guard = None
-    if db.claim and key(claim_ref(db.namespace, db.claim)) in restored:
+    guard = None  # with --existing update: always load (every dump drops what it recreates)
+    if options.existing == ExistingPolicy.update:
+        pass
+    elif db.claim and key(claim_ref(db.namespace, db.claim)) in restored:
         guard = target(claim_ref(db.namespace, db.claim))
     elif workload_ref is not None and db.workload is not None and key(db.workload) in restored:
         guard = workload_ref
     steps.append(LoadDatabase(capture=db, namespace=options.target_namespace(db.namespace), workload=workload_ref,
                               selector=selector, container=db.container, guard=guard))
     return steps
+
+
+def redis_steps(db: DatabaseCapture, workload: Obj | None, target: Target, restored: dict[Key, Obj],
+                options: RestoreOptions, facts: ClusterFacts | None) -> tuple[list[Step], list[PlanNote]]:
+    """Redis reads its RDB only when it starts: the dump is written into its data claim, which
+    this restore creates empty, before its workload exists (volumes phase). An existing claim is
+    never written into: its server runs and would overwrite the file."""
+    location = redis_data_file(workload, db.container)
+    where = f"Redis {db.namespace}/{db.workload.name if db.workload else db.pod}"
+    if location is None:
+        return [], [PlanNote(code="redis-not-loaded", message=(
+            f"{where}: no PersistentVolumeClaim holds its data directory, so there is nowhere to put its RDB "
+            "before it starts: it starts empty"))]
+    claim = claim_ref(db.namespace, location.claim)
+    if key(claim) not in restored:
+        return [], [PlanNote(code="redis-not-loaded", message=(
+            f"{where}: its data claim {location.claim} is not restored, so its RDB is not loaded"))]
+    steps: list[Step] = []
+    if _binds_immediately(restored[key(claim)], facts):  # as for a volume: the mover needs it Bound
+        steps.append(WaitFor(condition=Condition.bound, ref=target(claim)))
+    steps.append(LoadDatabase(
+        capture=db, namespace=options.target_namespace(db.namespace), workload=target(db.workload) if db.workload else None,
+        selector=workload_selector(workload), container=db.container, guard=target(claim), data_file=location.path,
+        aof_file=location.aof_path, data_owner=(location.uid, location.gid)))
+    return steps, []
 
 
 def artifact_steps(artifacts: list[ArtifactCapture], restored: set[Key],

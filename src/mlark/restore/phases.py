@@ -110,12 +110,18 @@ class Assembler:
                 data.volume_steps(volume, item.body, item.target, self.options, decision, self.facts))
 
     def _databases(self) -> None:
-        if self.options.database_data == DatabaseData.files:
-            return
         restored = set(self.items)
         for db in self.point.databases:
             workload_key = key(db.workload) if db.workload else None
             workload = self.captured.get(workload_key) if workload_key else None
+            if db.engine == "redis":  # its RDB is its data file: it goes into its claim before it starts
+                bodies = {item_key: item.body for item_key, item in self.items.items()}
+                steps, notes = data.redis_steps(db, workload, self.target, bodies, self.options, self.facts)
+                self.steps[PhaseName.volumes].extend(steps)
+                self.plan.notes.extend(notes)
+                continue
+            if self.options.database_data == DatabaseData.files:
+                continue
             if workload_key in self.db_workloads:
                 phase = PhaseName.databases
             elif workload_key in self.regenerated or (workload_key is None and db.namespace in self._namespaces()):

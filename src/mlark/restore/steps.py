@@ -108,6 +108,11 @@ class LoadDatabase(BaseModel):
     # Load only if this restore created `guard` (the database's claim, else its workload): an
     # existing database holds live data that a dump must not overwrite. None: always load.
     guard: ObjectRef | None = None
+    # Redis: the RDB is written to this path inside the claim `guard` names, before the server
+    # starts (Redis reads it only at start); owned by data_owner (uid, gid) so it can rewrite it.
+    data_file: str | None = None
+    aof_file: str | None = None  # also written there when the server runs with appendonly yes
+    data_owner: tuple[int, int] = (0, 0)
 
 
 class RestoreArtifact(BaseModel):

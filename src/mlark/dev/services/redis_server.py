@@ -39,9 +39,12 @@ def start_redis(
     env: Mapping[str, str],
     *,
     appendonly: bool = False,
+    dbfilename: str = "dump.rdb",
+    appendfilename: str = "appendonly.aof",
     timeout: float = 30.0,
 ) -> DatabaseEndpoint:
-    """Start redis-server as daemon `name` on 127.0.0.1:port, persisting into data_dir. Idempotent."""
+    """Start redis-server as daemon `name` on 127.0.0.1:port, persisting into data_dir/dbfilename
+    (read at start, like the images do from their data volume). Idempotent."""
     data_dir = Path(data_dir)
     password = env.get("REDIS_PASSWORD") or None
     if running_pid(name) is None:
@@ -59,6 +62,10 @@ def start_redis(
             "no",
             "--appendonly",
             "yes" if appendonly else "no",
+            "--dbfilename",
+            dbfilename,
+            "--appendfilename",
+            appendfilename,
             # Log to stdout, which start_daemon sends to the component's log file.
             "--logfile",
             "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -116,6 +117,11 @@ class PodSimulator:
                 options = client_dir / "my.cnf"
                 options.write_text(planning.mariadb_client_options(process, port))
                 options.chmod(0o600)
+            if process.kind is planning.ProcessKind.redis:
+                (client_dir / "bin").mkdir(exist_ok=True)
+                wrapper = client_dir / "bin" / "redis-cli"
+                wrapper.write_text(planning.redis_cli_wrapper(shutil.which("redis-cli") or "/usr/bin/redis-cli", port))
+                wrapper.chmod(0o755)
             exec_extra[process.container] = planning.exec_env(process, port, str(client_dir))
             forwards.append({"ports": [planning.CONTAINER_PORTS[process.kind]], "target": {"port": port, "address": "127.0.0.1"}})
         self._write_kwok_objects(manifest, pod_plan, exec_extra, forwards)

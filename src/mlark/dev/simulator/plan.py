@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ Manifest = Mapping[str, Any]
 class ProcessKind(str, enum.Enum):
     mariadb = "mariadb"
     postgres = "postgres"
+    redis = "redis"
     mlserver = "mlserver"
 
 
@@ -22,7 +24,11 @@ DATA_MOUNTS = {
     ProcessKind.mariadb: ("/var/lib/mysql",),
     ProcessKind.postgres: ("/var/lib/postgresql/data", "/var/lib/postgresql", "/var/lib/pgsql/data"),
 }
-CONTAINER_PORTS = {ProcessKind.mariadb: 3306, ProcessKind.postgres: 5432, ProcessKind.mlserver: 8080}
+# Redis keeps its files in its working directory: /data in the official image (its WORKDIR),
+# /bitnami/redis/data in Bitnami's; `--dir` in the container's arguments overrides both.
+REDIS_DIRS = {"official": "/data", "bitnami": "/bitnami/redis/data"}
+CONTAINER_PORTS = {ProcessKind.mariadb: 3306, ProcessKind.postgres: 5432, ProcessKind.redis: 6379, ProcessKind.mlserver: 8080}
+_NOT_A_REDIS_SERVER = ("sentinel", "exporter", "operator", "proxy")
 STORAGE_INITIALIZER = "storage-initializer"
 
 
@@ -62,6 +68,8 @@ def process_kind(image: str) -> ProcessKind | None:
         return ProcessKind.mariadb
     if "postgres" in lowered or "pgvector" in lowered:
         return ProcessKind.postgres
+    if "redis" in lowered and not any(word in lowered for word in _NOT_A_REDIS_SERVER):
+        return ProcessKind.redis
     if "mlserver" in lowered:
         return ProcessKind.mlserver
     return None
@@ -165,8 +173,48 @@ def _process_plan(
             kind=kind, container=container["name"], env=env, model_uri=initializer["args"][0],
             initializer_env=resolve_env(initializer, secrets, config_maps),
         )
+    if kind is ProcessKind.redis:
+        return redis_plan(container, env, volume_dirs)
     data_dir = next((d for path in DATA_MOUNTS[kind] if (d := mount_dir(container, path, volume_dirs))), None)
     return ProcessPlan(kind=kind, container=container["name"], data_dir=data_dir, env=env)
+
+
+def expand(word: str, env: Mapping[str, str]) -> str:
+    """A command or argument word as the kubelet expands it: $(VAR) from the container's
+    environment ($$ escapes, an unknown variable stays as written)."""
+    return re.sub(r"\$(\$|\(([A-Za-z_][A-Za-z0-9_]*)\))",
+                  lambda m: "$" if m.group(1) == "$" else env.get(m.group(2), m.group(0)), word)
+
+
+def redis_plan(container: Manifest, env: dict[str, str], volume_dirs: Mapping[str, str]) -> ProcessPlan:
+    """A Redis as its image runs it: Bitnami's takes REDIS_PASSWORD; the official image takes
+    only its arguments (`redis-server --requirepass $(REDIS_PASSWORD)`): a REDIS_PASSWORD that
+    no argument uses sets no password there."""
+    words = [expand(str(word), env) for word in [*(container.get("command") or []), *(container.get("args") or [])]]
+    options = {words[i][2:]: words[i + 1] for i in range(len(words) - 1) if words[i].startswith("--")}
+    bitnami = "bitnami" in str(container.get("image", "")).lower()
+    password = env.get("REDIS_PASSWORD", "") if bitnami else ""
+    password = options.get("requirepass", password)
+    directory = options.get("dir") or REDIS_DIRS["bitnami" if bitnami else "official"]
+    appendonly = options.get("appendonly", env.get("REDIS_AOF_ENABLED", "yes") if bitnami else "no")
+    return ProcessPlan(
+        kind=ProcessKind.redis, container=container["name"], data_dir=_under_mount(container, directory, volume_dirs),
+        env={"REDIS_PASSWORD": password, "REDIS_APPENDONLY": appendonly, "REDIS_DBFILENAME": options.get("dbfilename", "dump.rdb"),
+         "REDIS_APPENDFILENAME": options.get("appendfilename", "appendonly.aof")},
+    )
+
+
+def _under_mount(container: Manifest, path: str, volume_dirs: Mapping[str, str]) -> str | None:
+    """The local directory behind `path`, which may lie below a volume's mount point."""
+    best: tuple[int, str] | None = None
+    for mount in container.get("volumeMounts") or []:
+        mount_path = mount["mountPath"].rstrip("/")
+        if mount["name"] in volume_dirs and (path + "/").startswith(mount_path + "/"):
+            base = mount_dir(container, mount["mountPath"], volume_dirs) or volume_dirs[mount["name"]]
+            below = path[len(mount_path):].strip("/")
+            if best is None or len(mount_path) > best[0]:
+                best = (len(mount_path), f"{base}/{below}" if below else base)
+    return best[1] if best else None
 
 
 def mariadb_client_options(process: ProcessPlan, port: int) -> str:
@@ -174,6 +222,11 @@ def mariadb_client_options(process: ProcessPlan, port: int) -> str:
     here every MariaDB client (mariadb-dump too, which ignores MYSQL_HOST) must be told."""
     password = process.env.get("MYSQL_ROOT_PASSWORD") or process.env.get("MARIADB_ROOT_PASSWORD", "")
     return f"[client]\nhost=127.0.0.1\nport={port}\nuser=root\npassword={password}\n"
+
+
+def redis_cli_wrapper(real: str, port: int) -> str:
+    """The redis-cli that `kubectl exec` finds first: the real one (path `real`), told the pod's port."""
+    return f'#!/bin/sh\nexec {real} -p {port} "$@"\n'
 
 
 def exec_env(process: ProcessPlan, port: int, client_dir: str) -> dict[str, str]:
@@ -188,4 +241,8 @@ def exec_env(process: ProcessPlan, port: int, client_dir: str) -> dict[str, str]
             "PGUSER": process.env.get("POSTGRES_USER", "postgres"),
             "PGPASSWORD": process.env.get("POSTGRES_PASSWORD", ""),
         }
+    if process.kind is ProcessKind.redis:
+        # redis-cli has no variable for its server: the agent puts a redis-cli in client_dir/bin
+        # that adds the port, first on PATH (the container's own redis-cli would find 6379).
+        return {"PATH": f"{client_dir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
     return {}

@@ -20,6 +20,13 @@ def start(process: ProcessPlan, daemon: str, ports: list[int], scratch: Path) ->
 
         start_postgres(daemon, data_dir, ports[0], process.env)
         return ports[0]
+    if process.kind is ProcessKind.redis:
+        from mlark.dev.services.redis_server import start_redis
+
+        start_redis(daemon, data_dir, ports[0], process.env, appendonly=process.env.get("REDIS_APPENDONLY") == "yes",
+                    dbfilename=process.env.get("REDIS_DBFILENAME", "dump.rdb"),
+                    appendfilename=process.env.get("REDIS_APPENDFILENAME", "appendonly.aof"))
+        return ports[0]
     return _start_model_server(process, daemon, ports, scratch)
 
 
