@@ -124,7 +124,7 @@ def _checks(api: ApiClient, objects: list[dict[str, Any]], manifest: Any, expect
 
 def _causes(result: Any, checks: list[CheckResult]) -> list[str]:
     causes = [f"restore: {getattr(f, 'ref', None) or getattr(f, 'subject', '')}: {f.reason}" for f in result.failures()]
-    causes += [f"{check.kind} {check.name}: {check.message}" for check in checks if not check.passed]
+    causes += [f"{check.kind} {check.name}: {check.message}" for check in checks if check.passed is False]
     return causes
 
 
