@@ -70,6 +70,16 @@ def _storage_edges(source: ObjectRef, model: Mapping[str, Any], index: ObjectInd
     return edges
 
 
+def _credential_edges(source: ObjectRef, isvc: Obj, index: ObjectIndex) -> list[Edge]:
+    """The S3 Secret a bare s3:// `storageUri` is opened with (found through the ServiceAccount)."""
+    model = model_spec(isvc)
+    if model.get("storage") or not str(model.get("storageUri") or "").startswith("s3://"):
+        return []
+    by_name = lambda kind: {o["metadata"]["name"]: o for o in index.of_kind("", kind, source.namespace)}  # noqa: E731
+    access = _account_access(isvc, by_name("Secret"), by_name("ServiceAccount"))
+    return [edge(source, access["credentials"], "storage", index)] if access.get("credentials") else []
+
+
 def _runtime_edge(source: ObjectRef, name: str, index: ObjectIndex) -> Edge:
     """A namespaced ServingRuntime, or else a ClusterServingRuntime of that name."""
     runtime = ObjectRef(group=GROUP, version="v1alpha1", kind="ServingRuntime", namespace=source.namespace, name=name)
@@ -83,7 +93,7 @@ def isvc_references(isvc: Obj, index: ObjectIndex) -> list[Edge]:
     source = ObjectRef.of(isvc)
     predictor = dig(isvc, "spec", "predictor") or {}
     model = model_spec(isvc)
-    edges = _storage_edges(source, model, index)
+    edges = _storage_edges(source, model, index) + _credential_edges(source, isvc, index)
     if runtime := model.get("runtime"):
         edges.append(_runtime_edge(source, runtime, index))
     # The predictor is also a pod spec: service account, custom containers, volumes.
