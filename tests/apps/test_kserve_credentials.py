@@ -131,7 +131,7 @@ def test_a_client_never_takes_endpoint_or_keys_from_mlarks_environment(monkeypat
     objects = [_isvc(BARE), _account("models-sa", ["models-s3"]), _secret("models-s3", KEYS)]
     s3 = BucketAccess(objects).client(_only(objects))
     assert s3.meta.endpoint_url == "https://s3.amazonaws.com"  # no endpoint of its own: AWS, not the environment's
-    assert s3.meta.region_name == "us-east-1"
+    assert s3.meta.region_name == "us-east-1" and hasattr(s3, "upload_fileobj")  # boto3's transfer methods too
     credentials = s3._request_signer._credentials  # what every request is signed with
     assert (credentials.access_key, credentials.secret_key) == ("app-key", "app-secret")
 

@@ -140,8 +140,11 @@ def s3_client(location: ArtifactLocation, keys: tuple[str, str] | None, connect_
         ignore_configured_endpoint_urls=True,
         signature_version=UNSIGNED if keys is None else None,
     )
+    import boto3.session
+
     access, secret = keys if keys is not None else (None, None)
-    return _isolated_session().create_client(
+    # boto3 over the isolated botocore session: boto3 adds upload_fileobj and the paginators.
+    return boto3.session.Session(botocore_session=_isolated_session()).client(
         "s3", endpoint_url=location.endpoint, region_name=location.region or "us-east-1", verify=location.verify_ssl,
         aws_access_key_id=access, aws_secret_access_key=secret, config=config,
     )
