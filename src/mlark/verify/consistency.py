@@ -161,4 +161,6 @@ def _ask(context: Context, subject: dict[str, Any], name: str) -> None:
             raise FingerprintError(f"PING in pod {namespace}/{pod} (container {container}) failed: {error}")
         return
     databases = list(subject.get("databases") or []) or ([subject["database"]] if subject.get("database") else [])
-    run_sql(context.api, namespace, pod, container, engine, "SELECT 1", databases[0] if databases else None)
+    # A PostgreSQL dumped whole names no database; psql would default to one named as the user.
+    default = "postgres" if engine == "postgres" else None
+    run_sql(context.api, namespace, pod, container, engine, "SELECT 1", databases[0] if databases else default)
