@@ -119,7 +119,7 @@ def _secrets(context: Context, mapping: dict[str, str]) -> CheckResult:
     problems = [f"Secret {namespace}/{name} is missing (referenced by {', '.join(sorted(set(sources))[:3])})"
                 for (namespace, name), sources in sorted(seen.items())
                 if get(context.api, "v1", "Secret", name, namespace) is None]
-    return _result("consistency secrets", problems, f"{_plural(len(seen), 'referenced Secret')} exist", len(seen),
+    return _result("consistency secrets", problems, f"{_plural(len(seen), 'referenced Secret')} exist{'s' if len(seen) == 1 else ''}", len(seen),
                    "no object references a Secret")
 
 
@@ -141,7 +141,7 @@ def _databases(context: Context, mapping: dict[str, str]) -> CheckResult:
             continue  # the registry's database is also a dumped one: asked once
         asked[key] = fingerprint.name
         try:
-            _ask(context, subject, fingerprint.name)
+            _ask(context, subject)
         except Exception as error:
             problems.append(f"{fingerprint.name}: database does not answer: {error}")
     skipped = f"; {len(external)} external not asked ({', '.join(external)})" if external else ""
@@ -149,10 +149,10 @@ def _databases(context: Context, mapping: dict[str, str]) -> CheckResult:
                    + skipped, len(asked), "the restore point has no database" + skipped)
 
 
-def _ask(context: Context, subject: dict[str, Any], name: str) -> None:
+def _ask(context: Context, subject: dict[str, Any]) -> None:
     """One trivial query (SELECT 1, or PING for Redis) in the database's own container."""
     namespace, container, engine = str(subject["namespace"]), str(subject["container"]), subject["engine"]
-    pod = pod_for(context.api, namespace, subject.get("pod_labels") or {}, name)
+    pod = pod_for(context.api, namespace, subject.get("pod_labels") or {}, f"container {container}")
     if engine == "redis":
         result = exec_capture(context.api, namespace, pod, container, ["sh", "-c", _login("redis", None) + "exec redis-cli PING"],
                               timeout=SQL_TIMEOUT)
