@@ -13,6 +13,7 @@ The caller decides the severity: warnings at backup time, failures after a resto
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from kubernetes.client import ApiClient
@@ -33,13 +34,15 @@ Obj = dict[str, Any]
 
 def check_consistency(api: ApiClient, objects: list[Obj], manifest: RestorePoint,
                       namespace_map: dict[str, str] | None = None,
-                      fingerprints: list[Fingerprint] | None = None) -> list[CheckResult]:
+                      fingerprints: list[Fingerprint] | None = None,
+                      left_out: Collection[tuple[str, str]] = ()) -> list[CheckResult]:
     """Three checks: model locations, referenced Secrets, databases. `fingerprints` (already
-    taken) give the registries' artifact URIs without querying them again. A check with
-    nothing to look at is "not applicable" (passed None), never a pass."""
+    taken) give the registries' artifact URIs without querying them again. `left_out` are the
+    (namespace, name) of workloads a restore did not bring back: their databases are not asked.
+    A check with nothing to look at is "not applicable" (passed None), never a pass."""
     context = Context(api=api, objects=objects, manifest=manifest, spec=parse_verification(None))
     mapping = namespace_map or {}
-    return [_model_locations(context, fingerprints or []), _secrets(context, mapping), _databases(context, mapping)]
+    return [_model_locations(context, fingerprints or []), _secrets(context, mapping), _databases(context, mapping, left_out)]
 
 
 def _result(name: str, problems: list[str], passed_message: str, checked: int, nothing: str) -> CheckResult:
@@ -123,14 +126,18 @@ def _secrets(context: Context, mapping: dict[str, str]) -> CheckResult:
                    "no object references a Secret")
 
 
-def _databases(context: Context, mapping: dict[str, str]) -> CheckResult:
+def _databases(context: Context, mapping: dict[str, str], left_out: Collection[tuple[str, str]]) -> CheckResult:
     """Every database of the restore point answers: the dumped ones (auto-detected or declared)
     and those a model registry or pipeline server names, logged in as the dumps are."""
     from mlark.verify.take import relocate
 
     asked: dict[tuple[str, str, str], str] = {}  # (namespace, pod selector, container) -> name
-    problems, external = [], []
+    problems, external, not_restored = [], [], []
     for fingerprint in database.targets(context) + registry.targets(context) + pipelines.targets(context):
+        workload = fingerprint.subject.get("workload") or {}
+        if (fingerprint.namespace, workload.get("name")) in set(left_out):
+            not_restored.append(fingerprint.name)  # the restore left it out: nothing to ask
+            continue
         subject = relocate(fingerprint, mapping).subject
         if subject.get("unreachable"):
             external.append(fingerprint.name)  # an external database: not reachable by exec, not checked here
@@ -145,6 +152,7 @@ def _databases(context: Context, mapping: dict[str, str]) -> CheckResult:
         except Exception as error:
             problems.append(f"{fingerprint.name}: database does not answer: {error}")
     skipped = f"; {len(external)} external not asked ({', '.join(external)})" if external else ""
+    skipped += f"; {len(not_restored)} left out of the restore ({', '.join(not_restored)})" if not_restored else ""
     return _result("consistency databases", problems, f"{_plural(len(asked), 'database')} answer{'s' if len(asked) == 1 else ''}"
                    + skipped, len(asked), "the restore point has no database" + skipped)
 
