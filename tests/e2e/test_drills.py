@@ -78,6 +78,10 @@ def test_drill_on_the_latest_restore_point_passes(scenario: Any, kube_recovery: 
     kinds = {check["kind"] for check in record["checks"]}
     assert {"inference", "files", "database", "model-registry", "pipelines", "artifacts", "consistency"} <= kinds
     assert all(check["passed"] for check in record["checks"])
+    # Every restored database is asked; the excluded model catalog is named, not asked.
+    [databases] = [check for check in record["checks"] if check["name"] == "consistency databases"]
+    assert databases["message"] == ("2 databases answer; "  # the DSPA's and the registry's (also its dump)
+                                    "1 left out of the restore (database rhoai-model-registries/model-catalog-postgres)")
     assert record["rto_seconds"] > 0 and record["rto_met"] is True
     assert record["rpo_seconds"] >= 0 and record["teardown"]["done"]
     verified = story.mlark("audit", "verify", "--audit-dir", str(tmp_path / "audit"))

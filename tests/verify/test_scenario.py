@@ -197,3 +197,19 @@ def test_postgres_tables_are_counted_and_checksummed(kube_primary: ApiClient, ca
     [result] = verify([before], [after])
     assert not result.passed and f'~ tables["{table}"].rows: 2 → 3' in result.diff
     assert verify([catalog], captured.take(kube_primary, targets=[catalog]))[0].passed
+
+
+def test_a_registry_that_cannot_be_read_fails_the_model_locations_check(kube_primary: ApiClient, captured: Captured,
+                                                                        baseline: list[Fingerprint]) -> None:
+    """An error reading the registry's artifact URIs is a problem, not "no URI to check"."""
+    mapping = {"rhoai-model-registries": "verify-nowhere"}
+    relocated = captured.take(kube_primary, targets=only(baseline, "model-registry"), namespace_map=mapping)
+    assert relocated[0].error is not None
+    found = {c.name: c for c in check_consistency(kube_primary, captured.objects, captured.manifest, mapping, relocated)}
+    models = found["consistency model locations"]
+    assert models.passed is False
+    assert models.message.startswith("registry rhoai-model-registries/rhoai-registry: its artifact URIs cannot be read: ")
+    databases = found["consistency databases"]
+    assert databases.passed is False
+    assert any(line.startswith("database rhoai-model-registries/model-registry-db: database does not answer: ")
+               and "no running pod in verify-nowhere" in line for line in databases.diff), databases.diff

@@ -112,6 +112,12 @@ class ArtifactLocation(BaseModel):
     credentials: ObjectRef | None = None  # the Secret holding the access keys
     access_key_field: str = "AWS_ACCESS_KEY_ID"
     secret_key_field: str = "AWS_SECRET_ACCESS_KEY"
+    # KServe's storage-config form: the keys are fields of the JSON value under this Secret key.
+    credentials_entry: str | None = None
+    anonymous: bool = False  # unsigned requests (KServe's s3-useanoncredential)
+    verify_ssl: bool = True
+    # Why no credentials can be found for it (then it is never contacted); None when they can.
+    missing: str | None = None
 
     @property
     def uri(self) -> str:

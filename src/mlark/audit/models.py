@@ -39,7 +39,7 @@ class CheckResult(BaseModel):
 
     name: str  # "iris golden request 1", "registry models"
     kind: str  # "inference", "model-registry", "pipelines", "files", "database", "artifacts", "consistency"
-    passed: bool
+    passed: bool | None  # None: not applicable (nothing to check), neither a pass nor a failure
     message: str = ""
     diff: list[str] = []  # readable diff lines on failure: "- expected", "+ got"
 
@@ -129,7 +129,7 @@ class DrillRecord(BaseModel):
         return objective_met(self.objectives.rpo_seconds, self.rpo_seconds)
 
     def failed_checks(self) -> list[CheckResult]:
-        return [check for check in self.checks if not check.passed]
+        return [check for check in self.checks if check.passed is False]
 
 
 def canonical_json(value: Any) -> bytes:

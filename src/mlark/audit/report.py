@@ -70,7 +70,7 @@ def _failure(check: CheckResult) -> list[str]:
 def _checks(record: DrillRecord) -> list[str]:
     if not record.checks:
         return ["## Checks", "", "No checks ran.", ""]
-    rows = [(check.name, check.kind, "pass" if check.passed else "FAIL", check.message) for check in record.checks]
+    rows = [(check.name, check.kind, {True: "pass", False: "FAIL", None: "not applicable"}[check.passed], check.message) for check in record.checks]
     lines = ["## Checks", "", *_table(["check", "kind", "result", "message"], rows), ""]
     for check in record.failed_checks():
         lines += _failure(check)

@@ -13,8 +13,8 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
-from mlark.apps import ArtifactLocation, DatabaseTarget, declared_target, detect_databases, secret_data
-from mlark.apps import kserve, pipelines
+from mlark.apps import ArtifactLocation, DatabaseTarget, declared_target, detect_databases
+from mlark.apps.buckets import BucketAccess, CredentialsUnavailable
 from mlark.backup.streams import Recorder
 from mlark.kube.apply import pod_running
 from mlark.kube.discovery import resource_for
@@ -53,8 +53,9 @@ def plan_data(api: ApiClient, plan: Plan, objects: list[Obj], recorder: Recorder
     for target in databases:
         _add_database(api, captures, recorder, target)
     if plan.spec.artifacts.capture:
-        for location, referrers in _artifact_locations(objects).items():
-            _add_artifacts(captures, recorder, plan, location, referrers, objects)
+        access = BucketAccess(objects)
+        for location, referrers in access.locations.items():
+            _add_artifacts(captures, recorder, plan, location, referrers, access)
     return captures
 
 
@@ -139,42 +140,15 @@ def _add_database(api: ApiClient, captures: DataCaptures, recorder: Recorder, ta
 # -- model artifacts -------------------------------------------------------------------------
 
 
-def _artifact_locations(objects: list[Obj]) -> dict[ArtifactLocation, list[ObjectRef]]:
-    secrets: dict[str, dict[str, Obj]] = {}
-    for secret in _of_kind(objects, "", "Secret"):
-        secrets.setdefault(secret["metadata"]["namespace"], {})[secret["metadata"]["name"]] = secret
-    found: dict[ArtifactLocation, list[ObjectRef]] = {}
-    for obj in objects:
-        namespace_secrets = secrets.get(obj["metadata"].get("namespace") or "", {})
-        if kserve.handles(obj) and obj["kind"] == "InferenceService":
-            locations = kserve.artifact_locations(obj, namespace_secrets)
-        elif obj["kind"] == "DataSciencePipelinesApplication":
-            locations = pipelines.artifact_locations(obj, namespace_secrets)
-        else:
-            continue
-        for location in locations:
-            found.setdefault(location, []).append(ObjectRef.of(obj))
-    return found
-
-
-def _s3_client(location: ArtifactLocation, objects: list[Obj]) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    values: dict[str, str] = {}
-    if location.credentials is not None:
-        secret = next((o for o in objects if ObjectRef.of(o) == location.credentials), None)
-        values = secret_data(secret)
-    return boto3.client(
-        "s3", endpoint_url=location.endpoint, region_name=location.region or "us-east-1",
-        aws_access_key_id=values.get(location.access_key_field), aws_secret_access_key=values.get(location.secret_key_field),
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5),
-    )
-
-
 def _add_artifacts(captures: DataCaptures, recorder: Recorder, plan: Plan, location: ArtifactLocation,
-                   referrers: list[ObjectRef], objects: list[Obj]) -> None:
-    client = _s3_client(location, objects)
+                   referrers: list[ObjectRef], access: BucketAccess) -> None:
+    try:
+        client = access.client(location)
+    except CredentialsUnavailable as error:  # never fall back to mlark's own keys: nothing is read
+        owners = ", ".join(f"{ref.kind} {ref.namespace}/{ref.name}" for ref in referrers)
+        recorder.results.append(ItemResult(item=f"artifacts {location.uri}", status="warning",
+                                           message=f"not captured: no credentials for {owners}: {error}"))
+        return
     prefix = location.prefix + "/" if location.prefix and not location.prefix.endswith("/") else location.prefix
     try:
         listed = [item for page in client.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix)

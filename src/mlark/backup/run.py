@@ -118,8 +118,8 @@ def _fingerprint(api: ApiClient, plan: Plan, objects: list[Obj], manifest: Resto
         if fingerprint.error is not None:
             recorder.results.append(ItemResult(item=f"fingerprint {fingerprint.name}", status="warning", message=fingerprint.error))
     for check in consistency:
-        if not check.passed:  # at backup time a broken link is a warning: the backup still has value
-            recorder.results.append(ItemResult(item=f"consistency {check.name}", status="warning", message=check.message))
+        if check.passed is False:  # at backup time a broken link is a warning: the backup still has value
+            recorder.results.append(ItemResult(item=check.name, status="warning", message=check.message))
 
 
 def run_hooks_safely(api: ApiClient, plan: Plan, recorder: Recorder) -> None:

@@ -77,7 +77,7 @@ def _print(record, entry_hash: str) -> None:  # type: ignore[no-untyped-def]
         ("RTO", rto), ("RPO", rpo), ("audit entry", entry_hash),
     ])
     print_table("checks", ["check", "kind", "result", "message"],
-                [(c.name, c.kind, "pass" if c.passed else "FAIL", c.message) for c in record.checks])
+                [(c.name, c.kind, {True: "pass", False: "FAIL", None: "not applicable"}[c.passed], c.message) for c in record.checks])
     for cause in record.causes:
         console.print(f"[red]cause[/red]: {cause}", highlight=False)
 

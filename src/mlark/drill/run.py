@@ -61,7 +61,7 @@ def run_drill(api: ApiClient, repo: Repository, plan: Plan, settings: DrillSetti
     progress("waiting until the application is inference-ready")
     ready_at = _wait_inference_ready(api, objects, manifest, expected, mapping, settings.readiness_timeout)
     progress("verifying every fingerprint")
-    checks = _checks(api, objects, manifest, expected, mapping)
+    checks = _checks(api, objects, manifest, expected, mapping, _left_out(prepared.plan.skipped))
     verified_at = time.monotonic()
     failures = _causes(result, checks)
     teardown = None if settings.keep else _teardown(api, mapping, progress)
@@ -79,10 +79,15 @@ def run_drill(api: ApiClient, repo: Repository, plan: Plan, settings: DrillSetti
     return record, entry.hash
 
 
+def _left_out(skipped: list[Any]) -> set[tuple[str, str]]:
+    """(namespace, name) of the workloads and volumes this drill does not restore."""
+    return {(item.ref.namespace, item.ref.name) for item in skipped
+            if item.ref.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")}
+
+
 def _restored_only(fingerprints: list[Fingerprint], skipped: list[Any]) -> list[Fingerprint]:
     """Fingerprints of what this drill restores: an excluded database or volume is not checked."""
-    left_out = {(item.ref.namespace, item.ref.name) for item in skipped
-                if item.ref.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")}
+    left_out = _left_out(skipped)
 
     def subject_names(fingerprint: Fingerprint) -> set[tuple[str | None, str]]:
         subject = fingerprint.subject
@@ -116,15 +121,15 @@ def _wait_inference_ready(api: ApiClient, objects: list[dict[str, Any]], manifes
 
 
 def _checks(api: ApiClient, objects: list[dict[str, Any]], manifest: Any, expected: list[Fingerprint],
-            mapping: dict[str, str]) -> list[CheckResult]:
+            mapping: dict[str, str], left_out: set[tuple[str, str]]) -> list[CheckResult]:
     actual = take_fingerprints(api, objects, manifest, None, mapping, targets=expected)
-    results = verify(expected, actual) + check_consistency(api, objects, manifest, mapping, actual)
+    results = verify(expected, actual) + check_consistency(api, objects, manifest, mapping, actual, left_out)
     return [CheckResult.model_validate(result.model_dump()) for result in results]
 
 
 def _causes(result: Any, checks: list[CheckResult]) -> list[str]:
     causes = [f"restore: {getattr(f, 'ref', None) or getattr(f, 'subject', '')}: {f.reason}" for f in result.failures()]
-    causes += [f"{check.kind} {check.name}: {check.message}" for check in checks if not check.passed]
+    causes += [f"{check.kind} {check.name}: {check.message}" for check in checks if check.passed is False]
     return causes
 
 

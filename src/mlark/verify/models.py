@@ -32,6 +32,20 @@ class Fingerprint(BaseModel):
 class CheckResult(BaseModel):
     name: str
     kind: str
-    passed: bool
+    # None: not applicable, there was nothing to check. That is neither a pass (nothing was
+    # shown to be right) nor a failure (nothing was found wrong).
+    passed: bool | None
     message: str
     diff: list[str] = []  # human-readable diff lines on failure
+
+    @property
+    def failed(self) -> bool:
+        return self.passed is False
+
+    @property
+    def outcome(self) -> str:
+        """"pass", "fail" or "not applicable", as reports print it."""
+        return OUTCOMES[self.passed]
+
+
+OUTCOMES: dict[bool | None, str] = {True: "pass", False: "fail", None: "not applicable"}

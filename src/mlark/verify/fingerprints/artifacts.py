@@ -1,5 +1,5 @@
 """Model artifacts: the keys, sizes and ETags of the S3 objects under each model location an
-InferenceService points at (bucket + prefix, opened with its data connection's credentials).
+InferenceService points at (bucket + prefix, opened with its own credentials: apps/buckets.py).
 
 The locations are the InferenceServices' (pipeline roots grow with every run and are left
 out); a location whose model files were captured in the restore point is listed live, so a
@@ -10,36 +10,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlark.apps import kserve
 from mlark.apps.base import ArtifactLocation
-from mlark.restore.artifacts import ArtifactStores
+from mlark.apps.buckets import BucketAccess, CredentialsUnavailable
 from mlark.verify.fingerprints.common import Context, FingerprintError
 from mlark.verify.models import Fingerprint
 
 
 def locations(context: Context) -> list[ArtifactLocation]:
-    secrets: dict[str | None, dict[str, Any]] = {}
-    for secret in context.of_kind("Secret", ""):
-        secrets.setdefault(secret["metadata"].get("namespace"), {})[secret["metadata"]["name"]] = secret
+    """The InferenceServices' model locations, one per URI (the first whose credentials resolve)."""
+    access = BucketAccess(context.objects)
     found: dict[str, ArtifactLocation] = {}
-    for isvc in context.of_kind("InferenceService", kserve.GROUP):
-        for location in kserve.artifact_locations(isvc, secrets.get(isvc["metadata"].get("namespace"), {})):
-            found.setdefault(location.uri, location)
+    for location, referrers in access.locations.items():
+        if any(ref.kind == "InferenceService" for ref in referrers):
+            if location.uri not in found or (access.resolvable(location) and not access.resolvable(found[location.uri])):
+                found[location.uri] = location
     return list(found.values())
 
 
 def targets(context: Context) -> list[Fingerprint]:
+    """Locations whose credentials resolve: the others are reported by the backup (not
+    captured) and by the consistency check, and are never listed with other keys."""
+    access = BucketAccess(context.objects)
     return [
         Fingerprint(name=f"artifacts {location.uri}", kind="artifacts", namespace=None,
                     subject={"endpoint": location.endpoint, "bucket": location.bucket, "prefix": location.prefix}, data={})
-        for location in locations(context)
+        for location in locations(context) if access.resolvable(location)
     ]
 
 
 def measure(context: Context, fingerprint: Fingerprint) -> dict[str, Any]:
     subject = fingerprint.subject
     bucket, prefix = str(subject["bucket"]), str(subject.get("prefix") or "")
-    client = ArtifactStores(context.objects).client(subject.get("endpoint"), bucket)
+    access = BucketAccess(context.objects)
+    location = access.find(subject.get("endpoint"), bucket)
+    if location is None:
+        raise FingerprintError(f"no captured object points at s3://{bucket} any more: its credentials are unknown")
+    try:
+        client = access.client(location)
+    except CredentialsUnavailable as error:
+        raise FingerprintError(f"{location.uri}: {error}") from error
     listed = list_objects(client, bucket, prefix)
     return {"objects": {key[len(prefix):].lstrip("/") or key: value for key, value in listed.items()}}
 
