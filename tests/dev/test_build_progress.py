@@ -28,6 +28,6 @@ def test_a_failing_build_keeps_its_code_and_output() -> None:
 def test_the_message_names_the_component_the_time_so_far_and_the_expected_total() -> None:
     what = describe(KUBERNETES, "1 of 3")
     assert what == f"kube {KUBERNETES_VERSION} (kube-apiserver, kube-controller-manager, kube-scheduler; 1 of 3)"
-    assert build_message(what, 134.6, 690) == f"building {what}: 2m 14s of about 11m 30s"
-    assert build_message(what, 700, 690) == f"building {what}: 11m 40s, longer than the usual 11m 30s (a slower or busier machine)"
+    assert build_message(what, 134.6, 720) == f"building {what}: 2m 14s of about 12m 00s"
+    assert build_message(what, 730, 720) == f"building {what}: 12m 10s, longer than the usual 12m 00s (a slower or busier machine)"
     assert build_message(what, 9, None) == f"building {what}: 9s so far"

@@ -82,7 +82,7 @@ KWOK_CRD_FILES = ("kwok.x-k8s.io_execs.yaml", "kwok.x-k8s.io_portforwards.yaml")
 Progress = Callable[[str], None]
 # First builds (empty Go module and build caches) on a 2-core machine, to tell the user how
 # long the wait is; the Go module downloads are part of it.
-EXPECTED_SECONDS = {"kube": 690, "etcd": 60, "kwok": 45}
+EXPECTED_SECONDS = {"kube": 720, "etcd": 45, "kwok": 60}
 REPORT_EVERY_SECONDS = 12.0
 
 
