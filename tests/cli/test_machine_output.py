@@ -76,6 +76,12 @@ class Workspace:
         assert result.returncode == 0, f"mlark {' '.join(args)} exited {result.returncode}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         return result.stdout
 
+    def in_cluster_plan(self) -> Path:
+        """The plan with an S3 target, as a scheduled drill (a pod in the cluster) needs; only rendered here."""
+        path = self.directory / "in-cluster-plan.yaml"
+        write_plan(path, self.namespace, "s3:http://127.0.0.1:9/backups/output-test")
+        return path
+
     def target(self, tag: str) -> str:
         """A namespace name for a restore of this test (deleted at the end)."""
         name = f"{self.namespace}-{tag}"
@@ -103,17 +109,17 @@ RECIPES: dict[str, tuple[Args, Check]] = {
     "backup create": (lambda ws, fmt: ["--plan", str(ws.plan)], lambda out, ws: out["restore_point"]["phase"] == "Completed"),
     "backup list": (lambda ws, fmt: [], lambda out, ws: isinstance(out[-1]["time"], str) and out[-1]["plan"] == "output-test"),
     "backup describe": (lambda ws, fmt: ["latest"], lambda out, ws: out["namespaces"] == [ws.namespace]),
-    "backup logs": (lambda ws, fmt: ["latest"], lambda out, ws: any(item["status"] == "ok" for item in out)),
+    "backup logs": (lambda ws, fmt: ["latest"], lambda out, ws: any(item["status"] == "skipped" and "left-out" in item["item"] for item in out)),
     "restore create": (lambda ws, fmt: ["--from-backup", "latest", "--namespace-mapping", f"{ws.namespace}={ws.target('r' + fmt)}"],
                        lambda out, ws: out["phase"] == "Completed"),
     "restore list": (lambda ws, fmt: [], lambda out, ws: out[-1]["phase"] == "Completed"),
-    "restore describe": (lambda ws, fmt: ["latest"], lambda out, ws: out["phase"] == "Completed"),
+    "restore describe": (lambda ws, fmt: ["latest"], lambda out, ws: out["result"]["phase"] == "Completed"),
     "restore logs": (lambda ws, fmt: ["latest"], lambda out, ws: any(line["outcome"] == "created" for line in out)),
     "drill run": (lambda ws, fmt: ["--plan", str(ws.plan), "--sandbox-suffix", ws.sandbox_suffix("d" + fmt)],
                   lambda out, ws: out["outcome"] == "passed"),
     "drill list": (lambda ws, fmt: [], lambda out, ws: out[-1]["plan"] == "output-test"),
     "drill describe": (lambda ws, fmt: ["latest"], lambda out, ws: out["plan"] == "output-test"),
-    "drill schedule": (lambda ws, fmt: ["--plan", str(ws.plan), "--cron", "0 4 * * 0", "--image", "registry.invalid/mlark:test",
+    "drill schedule": (lambda ws, fmt: ["--plan", str(ws.in_cluster_plan()), "--cron", "0 4 * * 0", "--image", "registry.invalid/mlark:test",
                                         "--password-secret", "mlark-repository"],
                        lambda out, ws: "CronJob" in {obj["kind"] for obj in out}),
     "audit verify": (lambda ws, fmt: [], lambda out, ws: out["intact"] is True and out["entries"] >= 1),
@@ -144,11 +150,11 @@ NOT_RUN: dict[str, str] = {}
 MULTI_DOCUMENT_YAML = {"drill schedule"}
 
 
-def write_plan(path: Path, namespace: str, repository: Path) -> None:
+def write_plan(path: Path, namespace: str, repository: Path | str) -> None:
     path.write_text(yaml.safe_dump({
         "apiVersion": "mlark.io/v1alpha1", "kind": "Plan", "metadata": {"name": "output-test"},
         "spec": {"namespaces": {"names": [namespace]},
-                 "resources": {"exclude": [{"group": "", "kind": "ConfigMap", "names": ["kube-root-ca.crt"]}]},
+                 "resources": {"exclude": [{"group": "", "kind": "ConfigMap", "names": ["kube-root-ca.crt", "left-out"]}]},
                  "targets": [{"name": "local", "repository": str(repository), "passwordFrom": {"env": "MLARK_PASSWORD"}}]},
     }))
 
@@ -161,6 +167,7 @@ def workspace(kube_primary: ApiClient, scenario: Any, tmp_path_factory: pytest.T
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace, labels={"mlark.dev/test": "true"})))
     core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="settings"),
                                                                     data={"threshold": "0.7"}))
+    core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="left-out")))  # a skip in the log
     core.create_namespaced_secret(namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="token"), string_data={"token": "t"}))
     ws = Workspace(directory=directory, namespace=namespace, plan=directory / "plan.yaml", repository=directory / "repository",
                    audit=directory / "audit")
