@@ -108,3 +108,29 @@ def test_bad_options_are_one_clear_message_and_exit_2(story: Story) -> None:
     assert code == 2 and "write SOURCE=TARGET" in stderr
     result = story.mlark("verify", "--from-backup", "0000dead", "--plan", str(story.plan), check=False)
     assert result.returncode == 2 and "no restore point matches '0000dead'" in result.stderr
+
+
+def test_a_restore_beside_the_source_verifies_with_the_namespace_mapping(story: Story, kube_primary: ApiClient) -> None:
+    """rhoai-demo restored as a copy in another namespace; verify checks the copy (and the live
+    registries namespace, not restored, as it is)."""
+    copy = "rhoai-demo-verified"
+    restored = story.json("restore", "create", "--from-backup", "latest", "--plan", str(story.plan), "--without-operators",
+                          "--namespace", DEMO, "--namespace-mapping", f"{DEMO}={copy}")
+    try:
+        assert restored["phase"] == "Completed", [f for f in restored["objects"] + restored["data"] if f["outcome"] == "failed"]
+        code, stdout, stderr = verify(story, "--namespace-mapping", f"{DEMO}={copy}", "--wait", "240",
+                                      "--skip", "*model-catalog*", "-o", "json")
+        assert code == 0, stdout[-4000:] + stderr[-2000:]
+        report = json.loads(stdout)
+        assert report["namespaces"] == {DEMO: copy, REGISTRIES: REGISTRIES}
+        assert report["skipped"] == ["database rhoai-model-registries/model-catalog-postgres"]
+        assert {"inference rhoai-demo/iris", WORKBENCH, "pipelines rhoai-demo/dspa"} <= set(checks(stdout))
+        # The copy's workbench is what is measured: a file changed there fails the check.
+        write_workbench_file(kube_primary, NOTES, b"changed in the copy only\n", namespace=copy)
+        code, stdout, _ = verify(story, "--namespace-mapping", f"{DEMO}={copy}", "--skip", "*model-catalog*", "-o", "json")
+        assert code == VERIFY_FAILED_EXIT
+        assert [name for name, check in checks(stdout).items() if not check["passed"]] == [WORKBENCH]
+    finally:
+        from mlark.kube.apply import delete
+
+        delete(kube_primary, "v1", "Namespace", copy)

@@ -20,6 +20,8 @@ def command(
     reference: str = typer.Option(..., "--from-backup", "-b", help="Restore point to compare with: id, unique prefix, or `latest`."),
     namespace_mapping: list[str] = typer.Option([], "--namespace-mapping", help="RECORDED=LIVE: check namespace RECORDED of the "
                                                 "restore point in LIVE (repeatable; as given to `mlark restore create`)."),
+    skip: list[str] = typer.Option([], "--skip", help="Leave out the checks whose name matches this glob (repeatable), e.g. "
+                                   "what the restore excluded: --skip '*model-catalog*'."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to keep measuring failing checks until they pass (a restored "
                                "predictor may still be starting); 0 checks once."),
     plan_file: Path | None = PLAN_FILE, repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
@@ -62,7 +64,7 @@ def command(
         api = cluster(kubeconfig, context)
         with console.status("verifying") as status:
             report = verify_live(api, repository, reference, mapping, plan=plan, wait_seconds=wait,
-                                 progress=lambda message: status.update(message))
+                                 skip=skip, progress=lambda message: status.update(message))
     if not emit_machine(report, output):
         _print(report)
     if not report.passed:
@@ -73,7 +75,8 @@ def _print(report) -> None:  # type: ignore[no-untyped-def]
     mapped = ", ".join(source if source == target else f"{source} → {target}" for source, target in report.namespaces.items())
     print_table(None, ["", ""], [("restore point", report.restore_point[:12]), ("plan", report.plan),
                                  ("created", f"{report.created:%Y-%m-%d %H:%M:%S %Z}"), ("namespaces", mapped),
-                                 ("fingerprints", report.fingerprints)])
+                                 ("fingerprints", report.fingerprints),
+                                 ("skipped", ", ".join(report.skipped) or "-")])
     print_table("checks", ["check", "kind", "result", "message"],
                 [(check.name, check.kind, "pass" if check.passed else "FAIL", check.message) for check in report.checks])
     for check in report.failed:

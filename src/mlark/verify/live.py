@@ -8,6 +8,7 @@ its last restore point.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -38,6 +39,7 @@ class VerifyReport(BaseModel):
     created: datetime
     namespaces: dict[str, str]  # namespace in the restore point -> namespace checked
     fingerprints: int  # how many the backup recorded (the consistency checks come on top)
+    skipped: list[str] = []  # checks left out on purpose (--skip): e.g. what a restore excluded
     passed: bool
     checks: list[CheckResult]
 
@@ -79,7 +81,7 @@ def missing_namespaces(api: ApiClient, mapping: dict[str, str]) -> list[CheckRes
 
 
 def verify_live(api: ApiClient, repo: Repository, reference: str, given_mapping: dict[str, str], *,
-                plan: str | None = None, wait_seconds: float = 0.0,
+                plan: str | None = None, wait_seconds: float = 0.0, skip: list[str] | None = None,
                 progress: Progress = lambda message: None) -> VerifyReport:
     """Compare the live namespaces with restore point `reference`. With wait_seconds, failing
     checks are measured again until they pass or the time is up (a predictor still starting
@@ -89,15 +91,23 @@ def verify_live(api: ApiClient, repo: Repository, reference: str, given_mapping:
     mapping = namespace_mapping(manifest, given_mapping)
     progress(f"reading restore point {snapshot_id[:12]}")
     objects = list(read_objects(repo, snapshot_id, manifest))
-    expected = recorded_fingerprints(manifest)
+    recorded = recorded_fingerprints(manifest)
+    expected = [f for f in recorded if not _skipped(f.name, skip or [])]
     deadline = time.monotonic() + wait_seconds
     while True:
         progress(f"measuring {len(expected)} fingerprints in {', '.join(sorted(set(mapping.values())))}")
-        checks = missing_namespaces(api, mapping) + check_against(api, objects, manifest, expected, mapping)
+        measured = missing_namespaces(api, mapping) + check_against(api, objects, manifest, expected, mapping)
+        checks = [check for check in measured if not _skipped(check.name, skip or [])]
         if all(check.passed for check in checks) or time.monotonic() >= deadline:
             break
         progress(f"{sum(not check.passed for check in checks)} checks fail; measuring again until they pass "
                  f"({deadline - time.monotonic():.0f} s left)")
         time.sleep(min(3.0, max(0.0, deadline - time.monotonic())))
     return VerifyReport(restore_point=snapshot_id, plan=manifest.plan, created=manifest.created, namespaces=mapping,
-                        fingerprints=len(expected), passed=all(check.passed for check in checks), checks=checks)
+                        fingerprints=len(recorded),
+                        skipped=[f.name for f in recorded if f not in expected] + [c.name for c in measured if c not in checks],
+                        passed=all(check.passed for check in checks), checks=checks)
+
+
+def _skipped(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
