@@ -67,12 +67,12 @@ class Workspace:
                 "MLARK_PASSWORD": PASSWORD, "MLARK_NEW_PASSWORD": PASSWORD, "MLARK_AUDIT_DIR": str(self.audit),
                 "COLUMNS": "200"}
 
-    def mlark(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mlark", *args], capture_output=True, text=True, env=self.env(),
+    def mlark(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mlark", *args], capture_output=True, text=True, env={**self.env(), **env},
                               timeout=600, stdin=subprocess.DEVNULL)
 
-    def ok(self, *args: str) -> str:
-        result = self.mlark(*args)
+    def ok(self, *args: str, **env: str) -> str:
+        result = self.mlark(*args, **env)
         assert result.returncode == 0, f"mlark {' '.join(args)} exited {result.returncode}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         return result.stdout
 
@@ -99,7 +99,8 @@ Check = Callable[[Any, Workspace], bool]
 
 
 def _new_key(ws: Workspace, fmt: str) -> list[str]:
-    return [json.loads(ws.ok("repo", "key", "add", "-o", "json"))["id"]]
+    """A key to remove: its own password, so the key that opens the repository is never it."""
+    return [json.loads(ws.ok("repo", "key", "add", "-o", "json", MLARK_NEW_PASSWORD="a-key-to-remove"))["id"]]
 
 
 # Arguments (given the workspace and the format) and one field checked, per command.
