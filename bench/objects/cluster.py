@@ -28,18 +28,31 @@ def connect(path: str | None = None) -> Any:
     return api_client(kubeconfig(path))
 
 
-def count(api: Any, namespaces: list[str], *, skip_names: frozenset[str] = frozenset({"kube-root-ca.crt"})) -> Counter[str]:
+def count(api: Any, namespaces: list[str], *, skip_names: frozenset[str] = frozenset({"kube-root-ca.crt"}),
+          kinds: list[tuple[str, str]] = COUNTED) -> Counter[str]:
     """kind -> objects of the counted kinds in `namespaces` (one list per kind, all namespaces)."""
-    from mlark.kube.discovery import resource_for
     from mlark.kube.listing import list_objects
 
     wanted, total = set(namespaces), Counter[str]()
-    for api_version, kind in COUNTED:
-        for item in list_objects(api, resource_for(api, api_version, kind)):
+    for api_version, kind in kinds:
+        rtype = _served(api, api_version, kind)
+        for item in list_objects(api, rtype) if rtype is not None else []:
             meta = item["metadata"]
             if meta.get("namespace") in wanted and meta["name"] not in skip_names:
                 total[kind] += 1
     return total
+
+
+def _served(api: Any, api_version: str, kind: str) -> Any:
+    """The kind's resource type, None while the API server does not serve it: on a fresh
+    cluster the benchmark's CRD is not installed yet, so none of its objects exist."""
+    from mlark.kube.discovery import resource_for
+    from mlark.kube.errors import KubeNotFound
+
+    try:
+        return resource_for(api, api_version, kind)
+    except KubeNotFound:
+        return None
 
 
 def namespaces(api: Any) -> set[str]:

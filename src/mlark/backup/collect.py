@@ -24,6 +24,10 @@ SKIPPED_KINDS = {
     ("coordination.k8s.io", "Lease"), ("metrics.k8s.io", "PodMetrics"),
     ("authorization.k8s.io", "LocalSubjectAccessReview"),
 }
+# API groups left out unless an include rule names the group: they configure a simulated
+# kubelet (kwok, which the local environment runs), not the application, and their objects
+# would come back as noise in every restore.
+EXCLUDED_GROUPS = {"kwok.x-k8s.io": "kwok simulator configuration, not the application's"}
 # From this many selected namespaces on (and a third of the cluster's), list each type once
 # across all namespaces instead of once per namespace.
 WIDE_LIST_MIN_NAMESPACES = 10
@@ -48,14 +52,16 @@ def collect(api: ApiClient, plan: Plan, progress: Progress = lambda message: Non
     collection = Collection(namespaces=selection)
     for missing in selection.missing:
         collection.results.append(ItemResult(item=f"Namespace {missing}", status="warning", message="listed in the plan but not on the cluster"))
-    types = [rtype for rtype in discovery.listable(namespaced=True) if (rtype.group, rtype.kind) not in SKIPPED_KINDS]
+    excluded = excluded_groups(plan)
+    types = [rtype for rtype in discovery.listable(namespaced=True)
+             if (rtype.group, rtype.kind) not in SKIPPED_KINDS and rtype.group not in excluded]
     progress(f"listing {len(types)} resource types in {len(selection.selected)} namespaces")
     wide = len(selection.selected) >= WIDE_LIST_MIN_NAMESPACES and 3 * len(selection.selected) >= len(labels)
     raw = _list_namespaced(api, types, selection.selected, collection, wide=wide)
     raw.extend(_namespace_objects(api, discovery, selection.selected))
     raw.extend(cluster_dependencies(api, discovery, raw, plan))
     for obj in raw:
-        _keep(collection, plan, obj)
+        _keep(collection, plan, obj, excluded)
     progress(f"collected {len(collection.objects)} objects")
     return collection
 
@@ -84,8 +90,19 @@ def _list_namespaced(api: ApiClient, types: list[ResourceType], namespaces: list
     return raw
 
 
-def _keep(collection: Collection, plan: Plan, obj: Obj) -> None:
+def excluded_groups(plan: Plan) -> set[str]:
+    """The EXCLUDED_GROUPS this plan does not ask for by name in an include rule."""
+    named = {rule.group for rule in plan.spec.resources.include}
+    return set(EXCLUDED_GROUPS) - named
+
+
+def _keep(collection: Collection, plan: Plan, obj: Obj, excluded: set[str]) -> None:
     if cluster_generated(obj) is not None or _owned_by_pod(obj):
+        return
+    group = _defined_group(obj) or ObjectRef.of(obj).group
+    if group in excluded:
+        collection.results.append(ItemResult(item=str(ObjectRef.of(obj)), status="skipped",
+                                             message=f"{EXCLUDED_GROUPS[group]} (an include rule naming group {group} captures it)"))
         return
     cluster_scoped = not (obj.get("metadata") or {}).get("namespace")
     decision = select_object(plan.spec.resources, obj, needed=cluster_scoped)
@@ -93,6 +110,13 @@ def _keep(collection: Collection, plan: Plan, obj: Obj) -> None:
         collection.results.append(ItemResult(item=str(ObjectRef.of(obj)), status="skipped", message=decision.reason))
         return
     collection.objects.append(sanitize(obj))
+
+
+def _defined_group(obj: Obj) -> str | None:
+    """The group a CustomResourceDefinition defines (None for any other object)."""
+    if obj.get("kind") == "CustomResourceDefinition" and str(obj.get("apiVersion", "")).startswith("apiextensions.k8s.io/"):
+        return str((obj.get("spec") or {}).get("group", ""))
+    return None
 
 
 def _owned_by_pod(obj: Obj) -> bool:

@@ -191,3 +191,9 @@ def _add_artifact(captures: DataCaptures, recorder: Recorder, client: Any, locat
         ))
 
     captures.streams.append(StreamSource(stream, recorder.recorded(f"artifact s3://{location.bucket}/{key}", produce, done)))
+
+
+def artifact_uris(objects: list[Obj]) -> dict[str, list[str]]:
+    """Where the plan's model artifacts are (s3 URI -> the objects pointing there), read from
+    the objects alone: no storage is contacted (for `mlark plan show`)."""
+    return {location.uri: sorted(str(ref) for ref in referrers) for location, referrers in _artifact_locations(objects).items()}

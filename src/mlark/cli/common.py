@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # imported where used: each costs start-up time every command
     from mlark.repo.backend import S3Credentials
     from mlark.repo.repository import Repository
 
+# Exit codes of the CLI, one meaning each (scripts and CronJobs branch on them):
+#   0 success · 1 other failure · 2 bad usage or input · 3-4, 10-16 repository errors (mlark.repo.errors)
+#   7 verification failed (`mlark verify`: at least one check failed) · 8 partially failed (backup, restore)
+#   9 restore preflight blocked · 10 audit log tampered · 11 drill failed · 20 Kubernetes API error · 130 interrupted
+VERIFY_FAILED_EXIT = 7
+
 REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
                     help="Repository: a local path or s3:http://HOST:PORT/BUCKET/PREFIX.")
 PASSWORD_FILE = typer.Option(None, "--password-file", envvar="MLARK_PASSWORD_FILE", show_envvar=True,

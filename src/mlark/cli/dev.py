@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from mlark.cli import dev_scenario
-from mlark.cli.output import OUTPUT_OPTION, OutputFormat, console, emit_machine, fail, print_table
+from rich.markup import escape
+
+from mlark.cli.output import OUTPUT_OPTION, OutputFormat, emit_machine, error_console, fail, print_table
 from mlark.dev import environment
 from mlark.dev.process import DevEnvironmentError
 
@@ -29,19 +31,26 @@ CLUSTER_OPTION = typer.Option(
 
 
 def _progress(message: str) -> None:
-    console.print(f"[dim]•[/dim] {message}", highlight=False)
+    # stderr: stdout holds only the result (`-o json` must parse); a long first build reports
+    # every few seconds, so a log shows the wait and what is being built.
+    error_console.print(f"[dim]•[/dim] {escape(message)}", highlight=False)
 
 
 @env_app.command("up")
 def env_up(clusters: list[str] = CLUSTER_OPTION, output: OutputFormat = OUTPUT_OPTION) -> None:
     """Start everything that is not running yet. Running it twice is fine.
 
-    The first run builds kube-apiserver, etcd and kwok from the Go module proxy (about 10-15
-    minutes on 2 cores); later runs reuse the cached binaries and start in seconds.
+    The first run builds kube-apiserver, etcd and kwok from the Go module proxy (about 13
+    minutes on 2 cores, progress on stderr); later runs reuse the binaries and start in seconds.
     """
     try:
-        with console.status("starting the local environment"):
-            status = environment.up(clusters or None, progress=_progress)
+        with error_console.status("starting the local environment") as live:  # drawn on a terminal only
+
+            def progress(message: str) -> None:
+                _progress(message)
+                live.update(escape(message))
+
+            status = environment.up(clusters or None, progress=progress)
     except DevEnvironmentError as error:
         raise fail(str(error))
     _show(status, output)

@@ -20,10 +20,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "repo": ("mlark.cli.repo", "Work with a repository of restore points (deduplicated, compressed, encrypted)."),
     "dev": ("mlark.cli.dev", "Local development environment: Kubernetes, S3, databases, model server, scenario."),
 }
+# name -> (module holding a function named `command`, one-line help): commands without sub-commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "verify": ("mlark.cli.verify", "Compare live namespaces (restored, or the originals) with a restore point's fingerprints."),
+}
 HELP = (
     "Back up, restore and prove the recovery of AI/ML platforms on Kubernetes as one unit.\n\n"
     "Start with `mlark dev env up` for a local environment, `mlark plan validate` for a plan, "
-    "`mlark backup create --plan PLAN` and `mlark restore create --from-backup latest`."
+    "`mlark backup create --plan PLAN`, `mlark restore create --from-backup latest` and "
+    "`mlark verify --from-backup latest`."
 )
 
 
@@ -46,11 +51,20 @@ def build(selected: str | None) -> typer.Typer:
     for name, (module, help_text) in SUBCOMMANDS.items():
         sub = importlib.import_module(module).app if name == selected else typer.Typer(help=help_text)
         app.add_typer(sub, name=name, help=help_text)
+    for name, (module, help_text) in COMMANDS.items():
+        if name == selected:
+            app.command(name)(importlib.import_module(module).command)
+        else:
+            app.command(name, help=help_text, add_help_option=False)(_stub)
     return app
 
 
+def _stub() -> None:
+    """Stands for a command that was not imported: only its name and help line are shown."""
+
+
 def _selected(argv: list[str]) -> str | None:
-    return argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    return argv[0] if argv and (argv[0] in SUBCOMMANDS or argv[0] in COMMANDS) else None
 
 
 def run() -> None:

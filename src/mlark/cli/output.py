@@ -12,6 +12,7 @@ from typing import Any
 import typer
 import yaml
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -33,15 +34,31 @@ OUTPUT_OPTION = typer.Option(
 )
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def to_plain(value: Any) -> Any:
-    """Turn pydantic models (and lists of them) into plain JSON-compatible data."""
+    """Plain JSON-compatible data of any command result: pydantic models (by field name, as
+    `model_dump(mode="json")`), and datetimes, enums, paths, sets ... wherever they sit in a
+    dict or list. The one place JSON and YAML output is made from, so no command meets a
+    value `json.dumps` cannot write."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, dict):
-        return {key: to_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+        return {_plain_key(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [to_plain(item) for item in value]
-    return value
+    if value is None or type(value) in _SCALARS:  # exact types: a str Enum is not written as a str by YAML
+        return value
+    # datetime, date, Enum, Path, UUID, Decimal, bytes ...: pydantic's JSON representation;
+    # anything it does not know becomes its str() rather than a traceback.
+    return to_jsonable_python(value, fallback=str)
+
+
+def _plain_key(key: Any) -> Any:
+    if key is None or type(key) in _SCALARS:
+        return key
+    return str(to_plain(key))  # an Enum or a datetime as a key: its value, as JSON keys are strings
 
 
 def emit_machine(value: Any, output: OutputFormat) -> bool:

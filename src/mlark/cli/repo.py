@@ -108,18 +108,51 @@ def _pairs(title: str, values: dict[str, Any]) -> None:
 @app.command()
 def init(
     repo: str = REPO, password_file: Path | None = PASSWORD_FILE,
+    plan_file: Path | None = typer.Option(None, "--plan", "-p", help="Create the repositories of the plan's targets, "
+                                          "each with the password its passwordFrom names (instead of --repo)."),
+    target: str | None = typer.Option(None, "--target", help="With --plan: only this target (default: every target)."),
     object_lock_days: int = typer.Option(0, "--object-lock-days", help="S3 only: retain every object written for N days."),
     object_lock_mode: str = typer.Option("COMPLIANCE", "--object-lock-mode", help="GOVERNANCE or COMPLIANCE."),
     s3_region: str | None = S3_REGION, s3_access_key: str | None = S3_KEY, s3_secret_key: str | None = S3_SECRET,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Create a new, empty repository."""
+    """Create a new, empty repository.
+
+    Example: mlark repo init --plan plan.yaml (the repository and password of its targets)
+    """
     with _errors():
-        backend = open_backend(repo, _creds(s3_region, s3_access_key, s3_secret_key))
         lock = ObjectLock(mode=object_lock_mode.upper(), days=object_lock_days) if object_lock_days else None  # type: ignore[arg-type]
-        created = Repository.init(backend, _password(password_file, confirm=True), kdf=KdfParams(), object_lock=lock)
-        result = {"id": created.config.id, "location": backend.location(), "version": created.config.version}
+        creds = _creds(s3_region, s3_access_key, s3_secret_key)
+        if plan_file is not None:
+            if repo:
+                raise UsageError("give --repo (or MLARK_REPOSITORY) or --plan, not both: with --plan the repository is the target's")
+            results = [_init(url, secret, creds, lock) | {"target": name} for name, url, secret in _plan_targets(plan_file, target)]
+            _show(results, output, lambda: [error_console.print(f"created repository {r['id'][:8]} at {r['location']} "
+                                                                f"(target {r['target']})") for r in results])
+            return
+        result = _init(repo, lambda: _password(password_file, confirm=True), creds, lock)
         _show(result, output, lambda: error_console.print(f"created repository {result['id'][:8]} at {result['location']}"))
+
+
+def _init(url: str, secret: Callable[[], str], creds: S3Credentials, lock: ObjectLock | None) -> dict[str, Any]:
+    backend = open_backend(url, creds)
+    created = Repository.init(backend, secret(), kdf=KdfParams(), object_lock=lock)
+    return {"id": created.config.id, "location": backend.location(), "version": created.config.version}
+
+
+def _plan_targets(plan_file: Path, name: str | None) -> list[tuple[str, str, Callable[[], str]]]:
+    """(target name, repository URL, its password) of the plan's targets, or of the one named."""
+    from mlark.cli.common import cluster
+    from mlark.plan.loader import load_plan
+    from mlark.targets import choose_target, target_password
+
+    plan = load_plan(plan_file)
+    chosen = [choose_target(plan, name)] if name else plan.spec.targets
+
+    def password_of(target: Any) -> Callable[[], str]:
+        return lambda: target_password(target, lambda: cluster(None, None), plan.metadata.namespace)
+
+    return [(target.name, target.repository, password_of(target)) for target in chosen]
 
 
 def _parse_meta(items: list[str]) -> dict[str, str]:

@@ -73,8 +73,7 @@ class Cluster:
 
     def up(self, progress: Progress = lambda message: None) -> None:
         """Start every component that is not running yet (idempotent)."""
-        progress(f"{self.name}: building control-plane binaries (cached after the first time)")
-        build.ensure_all(log=process.log_file("toolchain-build"))
+        build.ensure_all(log=process.log_file("toolchain-build"), progress=lambda message: progress(f"{self.name}: {message}"))
         pki = self._pki()
         self._start("etcd", self._etcd_argv(), self.ports["etcd_client"], progress)
         self._start("kube-apiserver", self._apiserver_argv(pki), self.ports["apiserver"], progress)

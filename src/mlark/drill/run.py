@@ -21,7 +21,7 @@ from mlark.restore.run import execute, prepare
 from mlark.restore.summary import Outcome
 from mlark.restorepoint.store import load_manifest, resolve
 from mlark.verify.compare import verify
-from mlark.verify.consistency import check_consistency
+from mlark.verify.live import check_against, recorded_fingerprints
 from mlark.verify.models import Fingerprint
 from mlark.verify.take import take_fingerprints
 
@@ -56,8 +56,7 @@ def run_drill(api: ApiClient, repo: Repository, plan: Plan, settings: DrillSetti
     prepared, objects = prepare(api, repo, snapshot_id, options, reconciled=[] if settings.without_operators else None)
     result = execute(api, repo, prepared, objects, target=settings.context, progress=progress)
     restored_at = time.monotonic()
-    expected = _restored_only([Fingerprint.model_validate(item) for item in manifest.fingerprints.get("taken", [])],
-                              prepared.plan.skipped)
+    expected = _restored_only(recorded_fingerprints(manifest), prepared.plan.skipped)
     progress("waiting until the application is inference-ready")
     ready_at = _wait_inference_ready(api, objects, manifest, expected, mapping, settings.readiness_timeout)
     progress("verifying every fingerprint")
@@ -122,8 +121,7 @@ def _wait_inference_ready(api: ApiClient, objects: list[dict[str, Any]], manifes
 
 def _checks(api: ApiClient, objects: list[dict[str, Any]], manifest: Any, expected: list[Fingerprint],
             mapping: dict[str, str], left_out: set[tuple[str, str]]) -> list[CheckResult]:
-    actual = take_fingerprints(api, objects, manifest, None, mapping, targets=expected)
-    results = verify(expected, actual) + check_consistency(api, objects, manifest, mapping, actual, left_out)
+    results = check_against(api, objects, manifest, expected, mapping, left_out)
     return [CheckResult.model_validate(result.model_dump()) for result in results]
 
 
