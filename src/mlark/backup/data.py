@@ -14,7 +14,7 @@ from typing import Any
 from kubernetes.client import ApiClient
 
 from mlark.apps import ArtifactLocation, DatabaseTarget, declared_target, detect_databases
-from mlark.apps.buckets import BucketAccess, CredentialsUnavailable
+from mlark.apps.buckets import BucketAccess, CredentialsUnavailable, artifact_locations
 from mlark.backup.streams import Recorder
 from mlark.kube.apply import pod_running
 from mlark.kube.discovery import resource_for
@@ -196,4 +196,4 @@ def _add_artifact(captures: DataCaptures, recorder: Recorder, client: Any, locat
 def artifact_uris(objects: list[Obj]) -> dict[str, list[str]]:
     """Where the plan's model artifacts are (s3 URI -> the objects pointing there), read from
     the objects alone: no storage is contacted (for `mlark plan show`)."""
-    return {location.uri: sorted(str(ref) for ref in referrers) for location, referrers in _artifact_locations(objects).items()}
+    return {location.uri: sorted(str(ref) for ref in referrers) for location, referrers in artifact_locations(objects).items()}
