@@ -23,9 +23,11 @@ if TYPE_CHECKING:  # imported where used: each costs start-up time every command
     from mlark.repo.repository import Repository
 
 # Exit codes of the CLI, one meaning each (scripts and CronJobs branch on them):
-#   0 success · 1 other failure · 2 bad usage or input · 3-4, 10-16 repository errors (mlark.repo.errors)
-#   7 verification failed (`mlark verify`: at least one check failed) · 8 partially failed (backup, restore)
-#   9 restore preflight blocked · 10 audit log tampered · 11 drill failed · 20 Kubernetes API error · 130 interrupted
+#   0 success · 1 other failure · 2 bad usage or input · 3-4, 10-18, 30-33 repository errors (mlark.repo.errors:
+#   17 lock lost, 18 repository read-only, 30 invalid config, 31 storage misconfigured, 32 no S3 credentials,
+#   33 restore target in the way) · 7 verification failed (`mlark verify`: at least one check failed)
+#   8 partially failed (backup, restore) · 9 restore preflight blocked · 10 audit log tampered · 11 drill failed
+#   20 Kubernetes API error · 130 interrupted. 10 and 11 still mean two things each (the design issue ends that).
 VERIFY_FAILED_EXIT = 7
 
 REPO = typer.Option("", "--repo", "-r", envvar="MLARK_REPOSITORY", show_envvar=True,
