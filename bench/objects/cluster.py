@@ -31,11 +31,16 @@ def connect(path: str | None = None) -> Any:
 def count(api: Any, namespaces: list[str], *, skip_names: frozenset[str] = frozenset({"kube-root-ca.crt"})) -> Counter[str]:
     """kind -> objects of the counted kinds in `namespaces` (one list per kind, all namespaces)."""
     from mlark.kube.discovery import resource_for
+    from mlark.kube.errors import KubeNotFound
     from mlark.kube.listing import list_objects
 
     wanted, total = set(namespaces), Counter[str]()
     for api_version, kind in COUNTED:
-        for item in list_objects(api, resource_for(api, api_version, kind)):
+        try:
+            rtype = resource_for(api, api_version, kind)
+        except KubeNotFound:  # the benchmark's CRD is not installed yet (a fresh cluster): none of that kind
+            continue
+        for item in list_objects(api, rtype):
             meta = item["metadata"]
             if meta.get("namespace") in wanted and meta["name"] not in skip_names:
                 total[kind] += 1
