@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", help="default: the local primary cluster ($MLARK_DEV_HOME)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args(argv)
+    # A SIGTERM (a timeout) unwinds like an error, so the velero server and its plugins are stopped.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
     tools = None if args.no_peers else peer_tools()
     api = cluster.connect(args.kubeconfig)
@@ -241,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
                 api, cluster.kubeconfig(args.kubeconfig), tools, s3_endpoint(), out / "velero",
                 port=port_base() + VELERO_PORT_OFFSET, client_qps=args.velero_client_qps, client_burst=args.velero_client_burst))
             print(f"velero server running (pid {velero.process.pid}), storage location Available", flush=True)
-        rounds = [one_round(index + 1, args, api, out, env, tools, velero) for index in range(args.repeat)]
+        rounds = []
+        for index in range(args.repeat):
+            rounds.append(one_round(index + 1, args, api, out, env, tools, velero))
+            (out / f"round-{index + 1}" / "round.json").write_text(json.dumps(rounds[-1], indent=2))  # kept if a later round fails
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": _commit(), "machine": machine(),
               "command": " ".join(["python -m bench.objects.run", *(argv if argv is not None else sys.argv[1:])]),
               "objects": args.objects, "namespaces": args.namespaces, "generate": created, "rounds": rounds,
