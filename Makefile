@@ -23,7 +23,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-# Capture and restore of 10,000 objects on the local primary cluster (started if needed).
+# Capture and restore of 10,000 objects on the local primary cluster (started if needed), side by side with
+# Velero and a bare create loop (built once by scripts/install-objects-bench-tools.sh; ~15 min the first time).
 bench-objects: install
 	$(VENV)/bin/mlark dev env up -c primary
 	$(VENV)/bin/python -m bench.objects.run

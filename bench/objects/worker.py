@@ -64,6 +64,10 @@ def restore(args: argparse.Namespace) -> dict:
     from mlark.restore.run import execute, prepare
     from mlark.restorepoint.store import load_manifest, resolve
 
+    if args.create_workers:  # an experiment knob (sweeps of the executor's pool), not a product option
+        import mlark.restore.executor
+
+        mlark.restore.executor.CREATE_WORKERS = args.create_workers
     api = connect(args.kubeconfig)
     repo = open_repository(args.repo, PASSWORD)
     namespaces = load_manifest(repo, resolve(repo, "latest")[0]).namespaces
@@ -89,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="bench")
     parser.add_argument("--suffix", default="r")
     parser.add_argument("--kubeconfig")
+    parser.add_argument("--create-workers", type=int, help="restore: override the executor's pool size (experiments)")
     args = parser.parse_args(argv)
     report = capture(args) if args.step == "capture" else restore(args)
-    report["ru_maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report["ru_maxrss_bytes"] = usage.ru_maxrss * 1024
+    report["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     print(json.dumps(report))
     return 0
 

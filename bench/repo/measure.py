@@ -47,7 +47,7 @@ class Measurement:
         }
 
 
-def _tree_rss(root: int) -> int:
+def tree_rss(root: int) -> int:
     """Sum of the resident set sizes of ``root`` and all its descendants, now."""
     parents: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -97,7 +97,7 @@ def run(command: list[str], *, env: dict[str, str] | None = None, cwd: str | Pat
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, _tree_rss(process.pid))
+                peak = max(peak, tree_rss(process.pid))
                 done.wait(sample_interval)
 
         sampler = threading.Thread(target=sample, daemon=True)

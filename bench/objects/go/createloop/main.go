@@ -1,0 +1,113 @@
+// createloop creates N ConfigMaps in one namespace as fast as the API server accepts them:
+// client-go, W workers sharing one client (one HTTP/2 connection pool), client-side rate
+// limits raised out of the way. It is the objects benchmark's reference for what the
+// server accepts, measured in the same run as mlark's restore. It prints one JSON line.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type result struct {
+	Namespace string  `json:"namespace"`
+	Objects   int64   `json:"objects"`
+	Errors    int64   `json:"errors"`
+	Workers   int     `json:"workers"`
+	QPS       float32 `json:"qps"`
+	Burst     int     `json:"burst"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"objects_per_second"`
+	FirstErr  string  `json:"first_error,omitempty"`
+}
+
+func main() {
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the cluster")
+	namespace := flag.String("namespace", "", "fresh namespace to create (must not exist)")
+	count := flag.Int("count", 10000, "ConfigMaps to create")
+	workers := flag.Int("workers", 32, "concurrent workers")
+	qps := flag.Float64("qps", 5000, "client-side QPS limit")
+	burst := flag.Int("burst", 5000, "client-side burst")
+	payload := flag.Int("payload-bytes", 700, "bytes of data per ConfigMap")
+	flag.Parse()
+	if *namespace == "" || *kubeconfig == "" {
+		fmt.Fprintln(os.Stderr, "createloop: --kubeconfig and --namespace are required")
+		os.Exit(2)
+	}
+	config, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		fail(err)
+	}
+	config.QPS = float32(*qps)
+	config.Burst = *burst
+	client, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		fail(err)
+	}
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: *namespace}}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		fail(fmt.Errorf("creating namespace %s: %w", *namespace, err))
+	}
+	data := strings.Repeat("x", *payload)
+
+	var next, created, errors atomic.Int64
+	var firstErr sync.Once
+	var firstMessage string
+	var wg sync.WaitGroup
+	started := time.Now()
+	for range *workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				index := next.Add(1) - 1
+				if index >= int64(*count) {
+					return
+				}
+				configMap := &corev1.ConfigMap{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", index), Namespace: *namespace},
+					Data:       map[string]string{"payload": data},
+				}
+				_, err := client.CoreV1().ConfigMaps(*namespace).Create(ctx, configMap, metav1.CreateOptions{})
+				if err != nil && !apierrors.IsAlreadyExists(err) {
+					errors.Add(1)
+					firstErr.Do(func() { firstMessage = err.Error() })
+					continue
+				}
+				created.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	seconds := time.Since(started).Seconds()
+	out := result{
+		Namespace: *namespace, Objects: created.Load(), Errors: errors.Load(), Workers: *workers,
+		QPS: config.QPS, Burst: config.Burst, Seconds: seconds,
+		PerSecond: float64(created.Load()) / seconds, FirstErr: firstMessage,
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+		fail(err)
+	}
+	if out.Errors > 0 {
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "createloop:", err)
+	os.Exit(1)
+}
