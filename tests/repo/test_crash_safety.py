@@ -31,15 +31,7 @@ def _mutate(src: Path, rng: random.Random) -> None:
 
 
 def _kill_after(args: list[str], delay: float) -> int:
-    env = {**os.environ, "MLARK_PASSWORD": PASSWORD}
-    proc = subprocess.Popen([sys.executable, "-m", "mlark", "repo", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    return proc.returncode
+    return _kill_cli_after(args, delay, PASSWORD)
 
 
 def _duration(args: list[str]) -> float:
