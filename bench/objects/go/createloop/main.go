@@ -81,26 +81,38 @@ func main() {
 	}
 	data := strings.Repeat("x", *payload)
 
+	started := time.Now()
+	created, errors, firstMessage := createAll(*workers, *count, func(index int) error {
+		configMap := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", index), Namespace: *namespace},
+			Data:       map[string]string{"payload": data},
+		}
+		_, err := client.CoreV1().ConfigMaps(*namespace).Create(ctx, configMap, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	})
+	seconds := time.Since(started).Seconds()
+	report(result{
+		Namespace: *namespace, Objects: created, Errors: errors, Workers: *workers,
+		QPS: config.QPS, Burst: config.Burst, Seconds: seconds,
+		PerSecond: float64(created) / seconds, FirstErr: firstMessage,
+	})
+}
+
+// createAll runs create(0..count-1) on workers goroutines: how many succeeded, failed, and the first error.
+func createAll(workers, count int, create func(index int) error) (int64, int64, string) {
 	var next, created, errors atomic.Int64
 	var firstErr sync.Once
 	var firstMessage string
 	var wg sync.WaitGroup
-	started := time.Now()
-	for range *workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				index := next.Add(1) - 1
-				if index >= int64(*count) {
-					return
-				}
-				configMap := &corev1.ConfigMap{
-					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%05d", index), Namespace: *namespace},
-					Data:       map[string]string{"payload": data},
-				}
-				_, err := client.CoreV1().ConfigMaps(*namespace).Create(ctx, configMap, metav1.CreateOptions{})
-				if err != nil && !apierrors.IsAlreadyExists(err) {
+			for index := next.Add(1) - 1; index < int64(count); index = next.Add(1) - 1 {
+				if err := create(int(index)); err != nil {
 					errors.Add(1)
 					firstErr.Do(func() { firstMessage = err.Error() })
 					continue
@@ -110,12 +122,11 @@ func main() {
 		}()
 	}
 	wg.Wait()
-	seconds := time.Since(started).Seconds()
-	out := result{
-		Namespace: *namespace, Objects: created.Load(), Errors: errors.Load(), Workers: *workers,
-		QPS: config.QPS, Burst: config.Burst, Seconds: seconds,
-		PerSecond: float64(created.Load()) / seconds, FirstErr: firstMessage,
-	}
+	return created.Load(), errors.Load(), firstMessage
+}
+
+// report prints the result line; exit status 1 when any create failed.
+func report(out result) {
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail(err)
 	}
@@ -124,7 +135,6 @@ func main() {
 	}
 }
 
-// createObjects creates every object of path (namespaces first) and prints the result line.
 func createObjects(ctx context.Context, config *rest.Config, client *kubernetes.Clientset, path string, workers int) {
 	objects := readObjects(path)
 	dynamicClient, err := dynamic.NewForConfig(config)
@@ -152,38 +162,17 @@ func createObjects(ctx context.Context, config *rest.Config, client *kubernetes.
 			fail(fmt.Errorf("creating namespace %s: %w", name, err))
 		}
 	}
-	var next, created, errors atomic.Int64
-	var firstErr sync.Once
-	var firstMessage string
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for index := next.Add(1) - 1; index < int64(len(objects)); index = next.Add(1) - 1 {
-				object := objects[index]
-				resource := dynamicClient.Resource(resources[object.GroupVersionKind()]).Namespace(object.GetNamespace())
-				if _, err := resource.Create(ctx, object, metav1.CreateOptions{}); err != nil {
-					errors.Add(1)
-					firstErr.Do(func() { firstMessage = err.Error() })
-					continue
-				}
-				created.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	created, errors, firstMessage := createAll(workers, len(objects), func(index int) error {
+		object := objects[index]
+		resource := dynamicClient.Resource(resources[object.GroupVersionKind()]).Namespace(object.GetNamespace())
+		_, err := resource.Create(ctx, object, metav1.CreateOptions{})
+		return err
+	})
 	seconds := time.Since(started).Seconds()
-	total := created.Load() + int64(len(namespaces))
-	out := result{Namespace: fmt.Sprintf("%d namespaces", len(namespaces)), Objects: total, Errors: errors.Load(),
+	total := created + int64(len(namespaces))
+	report(result{Namespace: fmt.Sprintf("%d namespaces", len(namespaces)), Objects: total, Errors: errors,
 		Workers: workers, QPS: config.QPS, Burst: config.Burst, Seconds: seconds,
-		PerSecond: float64(total) / seconds, FirstErr: firstMessage}
-	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
-		fail(err)
-	}
-	if out.Errors > 0 {
-		os.Exit(1)
-	}
+		PerSecond: float64(total) / seconds, FirstErr: firstMessage})
 }
 
 func readObjects(path string) []*unstructured.Unstructured {
